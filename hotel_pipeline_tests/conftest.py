@@ -1,0 +1,89 @@
+"""Shared fixtures: a fresh warehouse per test on DuckDB (temp file) and on a real PostgreSQL (own schema).
+
+PostgreSQL comes from ``HOTEL_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``). Under
+``CI=true`` a missing server fails the run loudly; elsewhere the Postgres tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hotel_pipeline.clock import Clock
+from hotel_pipeline.warehouse import Warehouse
+
+POSTGRES_URL = os.environ.get("HOTEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Tests run against the legacy-CSV portfolio (same hotels as the demo's sandbox-PMS one): hermetic, no server needed.
+# Tests of the PMS path build their own portfolios with a sandbox on a free port.
+os.environ["HOTEL_PIPELINE_CONFIG"] = str(Path(__file__).resolve().parents[1] / "data" / "portfolio_csv.yaml")
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as con:
+            con.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available", with its reason
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+_PG_PROBLEM = _postgres_available()
+
+
+def require_postgres() -> None:
+    if _PG_PROBLEM is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_URL} is not usable: {_PG_PROBLEM}", pytrace=False)
+    pytest.skip(f"PostgreSQL at {POSTGRES_URL} not usable ({_PG_PROBLEM}); set CI=true to make this a failure")
+
+
+@pytest.fixture
+def duckdb_warehouse(tmp_path: Path) -> Warehouse:
+    return Warehouse(url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}", busy_timeout_seconds=30)
+
+
+def postgres_schema_url(schema: str) -> str:
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def postgres_warehouse() -> Iterator[Warehouse]:
+    """A Postgres warehouse in a schema of its own, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as con:
+        con.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield Warehouse(url=postgres_schema_url(schema))
+    finally:
+        from hotel_pipeline.warehouse.postgres_backend import _engines
+
+        for url in [u for u in _engines if schema in u]:
+            _engines.pop(url).dispose()
+        with admin.begin() as con:
+            con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> Warehouse:
+    """The same test on both engines."""
+    return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+@pytest.fixture
+def frozen_clock() -> Clock:
+    """2016-07-31 03:00 Lisbon (02:00 UTC): the demo's clock."""
+    return Clock(frozen_at="2016-07-31T02:00:00+00:00")

@@ -1,0 +1,140 @@
+"""Writes land whole or not at all even when the process is killed; a held DuckDB file is waited for, then named."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hotel_pipeline.sql_models import run_model
+from hotel_pipeline.warehouse import Warehouse, WarehouseBusyError, spec
+
+T = spec("t_durable", [("k", "INTEGER", ""), ("v", "VARCHAR", "")], primary_key=("k",))
+
+
+def _seed(warehouse: Warehouse) -> pl.DataFrame:
+    warehouse.ensure_tables(T)
+    with warehouse.transaction() as tx:
+        tx.execute("DELETE FROM t_durable")
+        tx.insert_frame("t_durable", pl.DataFrame({"k": list(range(1000)), "v": ["before"] * 1000},
+                                                  schema=T.polars_schema()))
+    return warehouse.read_table("t_durable", order_by="k")
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    import polars as pl
+    from hotel_pipeline.warehouse import Warehouse
+    w = Warehouse(url=sys.argv[1])
+    with w.transaction() as tx:
+        tx.execute("DELETE FROM t_durable")
+        tx.insert_frame("t_durable", pl.DataFrame({"k": list(range(50000)), "v": ["half"] * 50000},
+                                                  schema={"k": pl.Int32, "v": pl.String}))
+        tx.execute("UPDATE t_durable SET v = 'torn' WHERE k < 10")
+        print("WRITTEN", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # dies inside the transaction, before COMMIT
+""")
+
+
+def test_killed_writer_leaves_previous_state(warehouse: Warehouse) -> None:
+    before = _seed(warehouse)
+    proc = subprocess.run([sys.executable, "-c", KILLER, warehouse.url], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert "WRITTEN" in proc.stdout  # the kill came after the writes, in the middle of the transaction
+    after = warehouse.read_table("t_durable", order_by="k")
+    assert after.equals(before)
+
+
+MODEL_KILLER = textwrap.dedent("""
+    import os, signal, sys, threading
+    from hotel_pipeline.sql_models import run_model
+    from hotel_pipeline.warehouse import Warehouse
+    w = Warehouse(url=sys.argv[1])
+    with w.transaction() as tx:
+        run_model(tx, "reservations", {})
+        print("WRITTEN", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_killed_model_rebuild_keeps_the_old_table(duckdb_warehouse: Warehouse) -> None:
+    """A table model is rebuilt as DELETE + INSERT in one transaction: a kill in between shows the old rows."""
+    import datetime as dt
+
+    from hotel_pipeline.unified import accept_reservations
+
+    with duckdb_warehouse.transaction() as tx:
+        accept_reservations(tx, pl.DataFrame({"hotel_id": ["H1"], "source": ["csv"], "external_id": ["1"],
+                                              "status": ["confirmed"], "nights": [2]}),
+                            source_as_of=dt.datetime(2016, 1, 1), synced_at=dt.datetime(2016, 1, 1), batch_id="b")
+        run_model(tx, "reservations", {})
+    before = duckdb_warehouse.read_table("reservations")
+    proc = subprocess.run([sys.executable, "-c", MODEL_KILLER, duckdb_warehouse.url], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == -signal.SIGKILL and "WRITTEN" in proc.stdout, proc.stderr
+    assert duckdb_warehouse.read_table("reservations").equals(before)
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)   # an analyst's session
+    con.execute("SELECT COUNT(*) FROM t_durable").fetchall()
+    print("HOLDING", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+""")
+
+
+def _hold(path: Path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "HOLDING"
+    return proc
+
+
+def test_write_waits_for_an_analyst_session(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
+    _seed(duckdb_warehouse)
+    holder = _hold(tmp_path / "warehouse.duckdb", 2.0)
+    try:
+        duckdb_warehouse.execute("UPDATE t_durable SET v = 'after' WHERE k = 1")  # retried until the session ends
+    finally:
+        holder.wait(timeout=30)
+    assert duckdb_warehouse.query("SELECT v FROM t_durable WHERE k = 1")["v"][0] == "after"
+
+
+def test_lock_held_too_long_names_the_holder(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
+    _seed(duckdb_warehouse)
+    impatient = Warehouse(url=duckdb_warehouse.url, busy_timeout_seconds=1.0)
+    holder = _hold(tmp_path / "warehouse.duckdb", 30.0)
+    try:
+        with pytest.raises(WarehouseBusyError) as err:
+            impatient.execute("UPDATE t_durable SET v = 'x' WHERE k = 1")
+        assert f"PID {holder.pid}" in str(err.value)
+        assert "read_only" in str(err.value) or "close that session" in str(err.value)
+    finally:
+        holder.send_signal(signal.SIGTERM)
+        holder.wait(timeout=30)
+    assert duckdb_warehouse.query("SELECT v FROM t_durable WHERE k = 1")["v"][0] == "before"
+
+
+def test_workspace_loads_like_dagster_dev_without_deprecations(tmp_path: Path) -> None:
+    """What `dagster dev -w workspace.yaml` loads: the workspace validates, and no deprecated API is in use."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONWARNINGS": "always", "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text((repo / "data" / "dagster_instance.yaml").read_text())
+    proc = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w",
+                           "workspace.yaml"], capture_output=True, text=True, timeout=300, env=env, cwd=repo)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "Validation successful for code location hotel_pipeline.definitions" in output
+    assert "DeprecationWarning" not in output and "is deprecated" not in output, output[-3000:]
+    code = ("import warnings; warnings.simplefilter('always'); import hotel_pipeline.definitions as d; "
+            "print(len(d.defs.get_repository_def().asset_graph.get_all_asset_keys()))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=repo)
+    assert proc.returncode == 0 and int(proc.stdout.strip().splitlines()[-1]) >= 13, proc.stderr[-3000:]
+    assert "Deprecat" not in proc.stderr, proc.stderr[-3000:]
