@@ -1,0 +1,7 @@
+"""Legacy CSV source definitions."""
+
+import dagster as dg
+
+from hotel_pipeline.defs.sources.csv.assets import csv_import_job, csv_inbox_sensor, legacy_csv_import
+
+defs = dg.Definitions(assets=[legacy_csv_import], jobs=[csv_import_job], sensors=[csv_inbox_sensor])

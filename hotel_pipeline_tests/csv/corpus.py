@@ -1,0 +1,249 @@
+"""A corpus of malformed legacy CSV exports, built from code: real rows of the data set, then corrupted.
+
+The base file is 12 real rows of the Resort Hotel (H1) daily export as of 2015-07-03 (``legacy_exports.export_frame``):
+10 checked-out / cancelled bookings and 2 still booked. Line 1 is the header, data row ``i`` (0-based) is on line
+``i + 2``. Each case is one file and the exact outcome the importer owes it: the file rejected with a message naming
+the problem, or loaded with exactly so many rows and the quarantined lines with their reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+import polars as pl
+
+from hotel_pipeline.dataset import load_history
+from hotel_pipeline.legacy_exports import export_frame
+
+BASE_HOTEL = "H1"
+BASE_AS_OF = date(2015, 7, 3)
+BASE_ROWS = 12
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The file is refused as a whole; ``message`` is a fragment the one clear message must contain."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The file loads: ``loaded`` valid rows, and per quarantined line a fragment of its reason."""
+
+    loaded: int
+    quarantined: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def read(self) -> int:
+        return self.loaded + len(self.quarantined)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    file_name: str
+    payload: bytes
+    expect: Rejected | Loaded
+
+
+@cache
+def base_frame() -> pl.DataFrame:
+    """12 real H1 rows as the legacy PMS exports them (strings), with mixed statuses."""
+    export = export_frame(load_history(), BASE_HOTEL, BASE_AS_OF)
+    booked = export.filter(pl.col("reservation_status") == "Booked").head(2)
+    return pl.concat([export.head(BASE_ROWS - 2), booked])
+
+
+def header() -> list[str]:
+    return list(base_frame().columns)
+
+
+def rows() -> list[list[str]]:
+    """The base data rows as lists of strings (a fresh copy to corrupt)."""
+    return [["" if v is None else str(v) for v in r] for r in base_frame().iter_rows()]
+
+
+def render(head: list[str], body: list[list[str]], *, delimiter: str = ",", newline: str = "\n",
+           quoting: int = csv.QUOTE_MINIMAL) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=newline, quoting=quoting)
+    writer.writerow(head)
+    writer.writerows(body)
+    return out.getvalue()
+
+
+def base_text(**kwargs) -> str:
+    return render(header(), rows(), **kwargs)
+
+
+def with_field(changes: dict[int, dict[str, str]]) -> str:
+    """The base file with ``{row index: {column: new raw value}}`` applied."""
+    head, body = header(), rows()
+    for i, cols in changes.items():
+        for col, value in cols.items():
+            body[i][head.index(col)] = value
+    return render(head, body)
+
+
+def line_of(row_index: int) -> int:
+    return row_index + 2
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def _missing_columns() -> bytes:
+    head, body = header(), rows()
+    drop = {head.index("adr"), head.index("reservation_status_date")}
+    keep = [i for i in range(len(head)) if i not in drop]
+    return _utf8(render([head[i] for i in keep], [[r[i] for i in keep] for r in body]))
+
+
+def _duplicated_column() -> bytes:
+    head, body = header(), rows()
+    return _utf8(render([*head, "adr"], [[*r, r[head.index("adr")]] for r in body]))
+
+
+def _extra_columns() -> bytes:
+    head, body = header(), rows()
+    return _utf8(render([*head, "notes", "loyalty_tier"], [[*r, "late arrival, quiet room", "gold"] for r in body]))
+
+
+def _wrong_field_count() -> bytes:
+    head, body = header(), rows()
+    text = render(head, body)
+    lines = _lines(text)
+    lines[line_of(2) - 1] = lines[line_of(2) - 1].rsplit(",", 1)[0]  # one field short
+    lines[line_of(6) - 1] += ",surplus"  # one field too many
+    return _utf8("\n".join(lines))
+
+
+def _header_repeated() -> bytes:
+    lines = _lines(base_text())
+    lines.insert(line_of(6) - 1, lines[0])  # becomes line 8; the data rows after it move down one line
+    return _utf8("\n".join(lines))
+
+
+def _unbalanced_quote() -> bytes:
+    lines = _lines(base_text())
+    lines[line_of(2) - 1] = lines[line_of(2) - 1].replace("Resort Hotel,", '"Resort Hotel,', 1)
+    return _utf8("\n".join(lines))
+
+
+def _latin1() -> bytes:
+    head, body = header(), rows()
+    body[3][head.index("customer_type")] = "Transient Café"
+    return render(head, body).encode("latin-1")
+
+
+def _corrupt_gzip() -> bytes:
+    packed = gzip.compress(_utf8(base_text()))
+    return packed[: len(packed) // 2]
+
+
+def _cases() -> list[Case]:
+    head_line = base_text().split("\n", 1)[0]
+    n = BASE_ROWS
+    return [
+        Case("baseline", "H1_baseline.csv", _utf8(base_text()), Loaded(n)),
+        Case("semicolon_delimiter", "H1_semicolon.csv", _utf8(base_text(delimiter=";")),
+             Rejected("wrong delimiter: expected ',' but the header is ';'-separated")),
+        Case("tab_delimiter", "H1_tab.csv", _utf8(base_text(delimiter="\t")),
+             Rejected("wrong delimiter: expected ',' but the header is '\\t'-separated")),
+        Case("missing_columns", "H1_missing.csv", _missing_columns(),
+             Rejected("not the 'hotel_bookings' layout: missing columns ['adr', 'reservation_status_date']")),
+        Case("not_the_layout", "H1_other_report.csv", _utf8("date,revenue\n2015-07-01,1200.50\n"),
+             Rejected("not the 'hotel_bookings' layout: missing columns ['hotel', 'is_canceled'")),
+        Case("duplicated_column", "H1_dupcol.csv", _duplicated_column(), Rejected("duplicated column names ['adr']")),
+        Case("header_only", "H1_header_only.csv", _utf8(head_line + "\n"), Loaded(0)),
+        Case("empty_file", "H1_empty.csv", b"", Rejected("empty file")),
+        Case("whitespace_only", "H1_blank.csv", b"  \n\t\r\n   \n", Rejected("empty file")),
+        Case("latin1_byte", "H1_latin1.csv", _latin1(),
+             Rejected(f"not UTF-8 text (byte 0xe9 on line {line_of(3)}); re-export as UTF-8")),
+        Case("binary_junk", "H1_image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8",
+             Rejected("not UTF-8 text (byte 0x89 on line 1)")),
+        Case("utf8_bom", "H1_bom.csv", b"\xef\xbb\xbf" + _utf8(base_text()), Loaded(n)),
+        Case("bad_dates", "H1_bad_dates.csv", _utf8(with_field({
+            1: {"arrival_date_month": "February", "arrival_date_day_of_month": "30"},
+            3: {"arrival_date_month": "Jully"},
+            5: {"reservation_status_date": "2016-13-01"},
+            7: {"arrival_date_month": "February", "arrival_date_day_of_month": "29"},  # 2015 is not a leap year
+            8: {"arrival_date_day_of_month": "0"},
+        })), Loaded(n - 5, {
+            line_of(1): "arrival date 2015-February-30 is not a date",
+            line_of(3): "arrival date 2015-Jully-1 is not a date",
+            line_of(5): "reservation_status_date '2016-13-01' is not a YYYY-MM-DD date",
+            line_of(7): "arrival date 2015-February-29 is not a date",
+            line_of(8): "arrival date 2015-July-0 is not a date",
+        })),
+        Case("leap_day", "H1_leap_day.csv", _utf8(with_field({
+            4: {"arrival_date_year": "2016", "arrival_date_month": "February", "arrival_date_day_of_month": "29"},
+        })), Loaded(n)),
+        Case("negative_nights", "H1_negative_nights.csv", _utf8(with_field({
+            2: {"stays_in_week_nights": "-3", "stays_in_weekend_nights": "0"},
+            # -3 week nights are not made good by 4 weekend nights (the sum, 1, would look valid)
+            4: {"stays_in_week_nights": "-3", "stays_in_weekend_nights": "4"},
+        })), Loaded(n - 2, {
+            line_of(2): "nights must be a whole number >= 0 (weekend '0', week '-3')",
+            line_of(4): "nights must be a whole number >= 0 (weekend '4', week '-3')",
+        })),
+        Case("negative_lead_time", "H1_negative_lead.csv", _utf8(with_field({6: {"lead_time": "-5"}})),
+             Loaded(n - 1, {line_of(6): "lead_time '-5' must be a whole number >= 0"})),
+        Case("unknown_hotel", "H1_unknown_hotel.csv", _utf8(with_field({0: {"hotel": "Grand Budapest Hotel"}})),
+             Loaded(n - 1, {line_of(0): "unknown hotel 'Grand Budapest Hotel'"})),
+        Case("non_numeric_adr", "H1_adr.csv", _utf8(with_field({9: {"adr": "seventy"}, 10: {"adr": "75,50"}})),
+             Loaded(n - 2, {line_of(9): "adr 'seventy' is not a number", line_of(10): "adr '75,50' is not a number"})),
+        Case("children_na", "H1_children_na.csv", _utf8(with_field({1: {"children": "NA"}, 2: {"children": "NA"}})),
+             Loaded(n)),
+        Case("children_bad", "H1_children_bad.csv", _utf8(with_field({1: {"children": "two"}})),
+             Loaded(n - 1, {line_of(1): "children 'two' must be a whole number >= 0 or NA"})),
+        Case("is_canceled_contradicts_status", "H1_contradiction.csv", _utf8(with_field({
+            0: {"is_canceled": "1"},  # Check-Out yet cancelled
+            10: {"is_canceled": "1"},  # Booked yet cancelled
+        })), Loaded(n - 2, {
+            line_of(0): "is_canceled '1' contradicts reservation_status 'Check-Out'",
+            line_of(10): "is_canceled '1' contradicts reservation_status 'Booked'",
+        })),
+        Case("unknown_status", "H1_status.csv", _utf8(with_field({3: {"reservation_status": "Checked Out"}})),
+             Loaded(n - 1, {line_of(3): "unknown reservation_status 'Checked Out'"})),
+        Case("wrong_field_count", "H1_fields.csv", _wrong_field_count(), Loaded(n - 2, {
+            line_of(2): f"expected {len(header())} fields, got {len(header()) - 1}",
+            line_of(6): f"expected {len(header())} fields, got {len(header()) + 1}",
+        })),
+        Case("huge_field", "H1_huge.csv", _utf8(with_field({5: {"company": "X" * 5000}})),
+             Loaded(n - 1, {line_of(5): "field 'company' is 5,000 characters long (limit 1000)"})),
+        Case("header_repeated", "H1_header_twice.csv", _header_repeated(),
+             Loaded(n, {line_of(6): "the header row is repeated inside the data"})),
+        Case("unbalanced_quote", "H1_quote.csv", _unbalanced_quote(),
+             Rejected(f"malformed CSV at line {line_of(2)}: unexpected end of data")),
+        Case("junk_after_quote", "H1_quote_junk.csv", _utf8(with_field({}).replace(
+            "Resort Hotel,", '"Resort Hotel"x,', 1)), Rejected("malformed CSV at line 2: ',' expected after '\"'")),
+        Case("crlf_line_endings", "H1_crlf.csv", _utf8(base_text(newline="\r\n")), Loaded(n)),
+        Case("all_fields_quoted", "H1_quoted.csv", _utf8(base_text(quoting=csv.QUOTE_ALL)), Loaded(n)),
+        Case("trailing_blank_lines", "H1_trailing.csv", _utf8(base_text() + "\n\n   \n\n"), Loaded(n)),
+        Case("corrupt_gzip", "H1_broken.csv.gz", _corrupt_gzip(), Rejected("not a valid gzip file")),
+        Case("gzip_valid", "H1_packed.csv.gz", gzip.compress(_utf8(base_text())), Loaded(n)),
+        Case("extra_columns", "H1_extra.csv", _extra_columns(), Loaded(n)),
+        Case("bad_as_of_in_name", "H1_hotel_bookings_asof_2015-02-30.csv", _utf8(base_text()),
+             Rejected("the as-of date '2015-02-30' in the file name is not a date")),
+    ]
+
+
+@cache
+def corpus() -> dict[str, Case]:
+    """Every case by id (built once per test session)."""
+    built = _cases()
+    by_id = {c.id: c for c in built}
+    assert len(by_id) == len(built), "case ids must be unique"
+    return by_id
