@@ -1,0 +1,117 @@
+"""Pacing domain assets: the hotels dimension (with each hotel's business date) and the historian.
+
+``reservations``, ``reservation_nights``, ``daily_metrics`` and ``pickup`` are SQL models (dbt_like_sql/); the historian
+is a Python asset around its SQL model because it decides per hotel whether to record, reconstruct or skip.
+"""
+
+
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from hotel_pipeline.clock import Clock
+from hotel_pipeline.defs.pacing.recorder import take_snapshots
+from hotel_pipeline.partitions import HOTELS_PARTITIONS, snapshot_partitions
+from hotel_pipeline.portfolio import Portfolio, current_portfolio
+from hotel_pipeline.sql_models import column_schema, model
+from hotel_pipeline.warehouse import WAREHOUSE_POOL, Tx, Warehouse, spec
+
+HOTELS = spec(
+    "hotels",
+    [
+        ("hotel_id", "VARCHAR", "portfolio hotel id"),
+        ("name", "VARCHAR", "hotel name"),
+        ("timezone", "VARCHAR", "IANA time zone; business dates are local dates here"),
+        ("currency", "VARCHAR", "ISO 4217"),
+        ("capacity", "INTEGER", "rooms available per night"),
+        ("business_date", "DATE", "the hotel-local date at the run's clock (T)"),
+        ("as_of", "TIMESTAMP", "the clock instant the row was built at (UTC)"),
+    ],
+    primary_key=("hotel_id",),
+    doc="The portfolio as a table, with each hotel's current business date for the SQL models.",
+    grain="hotel_id",
+)
+
+
+def hotels_frame(portfolio: Portfolio, clock: Clock) -> pl.DataFrame:
+    now = clock.now_naive_utc()
+    return HOTELS.conform(pl.DataFrame([
+        {"hotel_id": h.id, "name": h.name, "timezone": h.timezone, "currency": h.currency, "capacity": h.capacity,
+         "business_date": clock.business_date(h.timezone), "as_of": now}
+        for h in portfolio.hotels
+    ], infer_schema_length=None))
+
+
+def write_hotels(tx: Tx, portfolio: Portfolio, clock: Clock) -> pl.DataFrame:
+    """Replace the ``hotels`` table with the portfolio at this clock (inside the caller's transaction)."""
+    frame = hotels_frame(portfolio, clock)
+    tx.ensure_table(HOTELS)
+    tx.execute("DELETE FROM hotels")
+    tx.insert_frame("hotels", frame)
+    return frame
+
+
+@dg.asset(
+    group_name="reference",
+    kinds={"python", "duckdb", "postgres"},
+    pool=WAREHOUSE_POOL,
+    metadata={"dagster/column_schema": dg.TableSchema(
+        columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in HOTELS.columns])},
+)
+def hotels(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+    """The portfolio (``HOTEL_PIPELINE_CONFIG``) with each hotel's business date; also keeps the ``hotels`` partitions in step."""
+    portfolio = current_portfolio()
+    with warehouse.transaction() as tx:
+        frame = write_hotels(tx, portfolio, clock)
+    known = set(context.instance.get_dynamic_partitions(HOTELS_PARTITIONS.name))
+    if missing := [h for h in portfolio.hotel_ids if h not in known]:
+        context.instance.add_dynamic_partitions(HOTELS_PARTITIONS.name, missing)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": frame.height,
+        "business_dates": dg.MetadataValue.json({r["hotel_id"]: str(r["business_date"]) for r in frame.to_dicts()}),
+    })
+
+
+class SnapshotConfig(dg.Config):
+    """Restrict a run to some hotels (default: all of the portfolio)."""
+
+    hotels: list[str] = []
+
+
+_PACING = model("pacing_snapshots")
+
+
+@dg.asset(
+    name="pacing_snapshots",
+    description=_PACING.description,
+    group_name="pacing",
+    partitions_def=snapshot_partitions(current_portfolio()),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=["hotels", "reservation_nights", "daily_metrics"],
+    kinds={"sql", "duckdb", "postgres"},
+    pool=WAREHOUSE_POOL,
+    metadata={"dagster/column_schema": column_schema(_PACING), "sql_file": "dbt_like_sql/pacing_snapshots.sql",
+              "append_only": True},
+)
+def pacing_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: Warehouse,
+                     clock: Clock) -> dg.MaterializeResult:
+    """Append-only historian, partitioned by snapshot_date: today's partition is recorded, past ones reconstructed."""
+    window = context.partition_time_window
+    start = date.fromisoformat(window.start.strftime("%Y-%m-%d"))
+    end = date.fromisoformat(window.end.strftime("%Y-%m-%d")) - timedelta(days=1)
+    outcomes = take_snapshots(warehouse, current_portfolio(), clock, start, end, config.hotels or None)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    for o in skipped[:20]:
+        context.log.warning(f"snapshot {o.hotel_id} {o.snapshot_date} skipped: {o.reason}")
+    return dg.MaterializeResult(metadata={
+        "snapshot_range": f"{start} .. {end}",
+        "hotel_dates_recorded": counts.get("recorded", 0),
+        "hotel_dates_reconstructed": counts.get("reconstructed", 0),
+        "hotel_dates_skipped": counts.get("skipped", 0),
+        "hotel_dates_already_present": counts.get("present", 0),
+        "skipped": dg.MetadataValue.json([f"{o.hotel_id} {o.snapshot_date}: {o.reason}" for o in skipped[:50]]),
+    })
