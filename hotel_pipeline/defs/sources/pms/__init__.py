@@ -1,0 +1,1 @@
+"""PMS extracts as Dagster assets: per-hotel partitions, incremental and reconciliation schedules, freshness."""

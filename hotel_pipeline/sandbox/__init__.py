@@ -1,0 +1,1 @@
+"""Loopback sandboxes that speak real vendors' APIs over the bundled data set (see ``sandbox.pms``)."""

@@ -1,0 +1,183 @@
+"""Helpers shared by every vendor's sandbox tests (this folder and vendors/): extract, compare, scan for secrets.
+
+Why: each of the seven vendors must pass the same checks (exact reservations, faults, incremental, secrets); the
+checks live here once, so a vendor test module is a few lines of wiring.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hotel_pipeline.clock import local_instant
+from hotel_pipeline.connectors import connector_classes
+from hotel_pipeline.connectors.errors import AuthError
+from hotel_pipeline.connectors.extract import ExtractResult, current_status, rebuild_from_raw, run_extract
+from hotel_pipeline.connectors.http import RetryPolicy
+from hotel_pipeline.sandbox.pms.faults import Faults
+from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations
+from hotel_pipeline.warehouse import Warehouse
+
+#: Fast retries for tests: the sandbox's faults are real, the waits need not be.
+FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_seconds=0.005, backoff_cap_seconds=0.05,
+                         timeout_seconds=1.0, max_retry_after_seconds=0.01)
+#: The issue's fault mix.
+FAULT_MIX = {"error_rate": 0.10, "throttle_rate": 0.05, "timeout_rate": 0.02, "truncate_rate": 0.02, "invalid_json_rate": 0.01,
+             "timeout_seconds": 1.5, "retry_after_seconds": 1}
+
+#: Page sizes small enough that every vendor pages (so page faults have pages to hit and a run has a middle), and a
+#: bounded OPERA arrival calendar (its extracts walk arrival windows, not modification times).
+SMALL_PAGES: dict[str, dict] = {
+    "mews": {},
+    "cloudbeds": {},
+    "opera": {"arrival_from": "2016-06-01", "horizon_days": 60, "window_days": 31, "page_size": 100},
+    "rms": {"page_size": 200},
+    "stayntouch": {"per_page": 100},
+    "newbook": {"data_limit": 200},
+    "beds24": {},
+}
+
+
+def extract(sb: RunningSandbox, warehouse: Warehouse, vendor: str, hotel_id: str, now: datetime, raw_root: Path,
+            mode: str = "auto", retry: RetryPolicy = FAST_RETRY, **options) -> ExtractResult:
+    """One extract of one hotel through the sandbox (credentials through the environment, as in production)."""
+    os.environ.update(sb.env)
+    hotel = sb.hotel(vendor, hotel_id, **options)
+    connector = connector_classes()[vendor](hotel, hotel.sources[0], retry=retry, throttle=False, seed=1)
+    try:
+        return run_extract(warehouse, connector, now=now, mode=mode, raw_root=raw_root)
+    finally:
+        connector.close()
+
+
+def current_reservations(warehouse: Warehouse, source: str, hotel_id: str) -> pl.DataFrame:
+    """Newest version per reservation (what the ``reservations`` model shows), from reservation_versions."""
+    return warehouse.query(
+        """SELECT v.* FROM reservation_versions v
+           JOIN (SELECT external_id, MAX(version) AS version FROM reservation_versions
+                 WHERE source = :s AND hotel_id = :h GROUP BY external_id) m
+             ON m.external_id = v.external_id AND m.version = v.version
+           WHERE v.source = :s AND v.hotel_id = :h ORDER BY v.external_id""",
+        {"s": source, "h": hotel_id},
+    )
+
+
+def mismatches(sb: RunningSandbox, warehouse: Warehouse, vendor: str, hotel_id: str, now: datetime,
+               columns: list[str] | None = None, amount_tolerance: float = 1e-9) -> dict[str, int]:
+    """Per column, how many reservations differ from the world at ``now`` ('missing'/'extra' for keys).
+
+    An empty dict means: exactly the data set's reservations (counts, statuses, dates, amounts).
+    """
+    expected = expected_reservations(sb.world, vendor, hotel_id, now)
+    got = current_reservations(warehouse, vendor, hotel_id)
+    joined = expected.join(got, on="external_id", how="full", suffix="_got", coalesce=False)
+    out: dict[str, int] = {}
+    missing = joined.filter(pl.col("external_id_got").is_null()).height
+    extra = joined.filter(pl.col("external_id").is_null()).height
+    if missing:
+        out["missing"] = missing
+    if extra:
+        out["extra"] = extra
+    both = joined.filter(pl.col("external_id").is_not_null() & pl.col("external_id_got").is_not_null())
+    for column in columns or CORE_COLUMNS:
+        bad = both.filter(pl.col(column).ne_missing(pl.col(f"{column}_got"))).height
+        if bad:
+            out[column] = bad
+    if "net_amount_got" in both.columns:
+        bad = both.filter(((pl.col("net_amount") - pl.col("net_amount_got")).abs() > amount_tolerance)
+                          | pl.col("net_amount_got").is_null()).height
+        if bad:
+            out["net_amount"] = bad
+    return out
+
+
+def unified_state(warehouse: Warehouse, source: str, hotel_id: str) -> pl.DataFrame:
+    """The unified model of one hotel without bookkeeping columns (for run-vs-run comparisons)."""
+    return current_reservations(warehouse, source, hotel_id).drop("version", "synced_at", "batch_id", "source_as_of")
+
+
+def scan_for_secrets(secrets: list[str], *roots: Path, texts: list[str] = ()) -> list[str]:
+    """Where any secret appears: files under ``roots`` (gz files decompressed) and extra texts."""
+    hits = []
+    for root in roots:
+        for path in Path(root).rglob("*"):
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gzip.decompress(data)
+            for secret in secrets:
+                if secret.encode() in data:
+                    hits.append(f"{path}: {secret[:6]}...")
+    for i, text in enumerate(texts):
+        for secret in secrets:
+            if secret in text:
+                hits.append(f"text #{i}: {secret[:6]}...")
+    return hits
+
+
+# -- whole checks that Mews and Cloudbeds (test_mews.py, test_cloudbeds.py) share, word for word -------------------
+def at(day: date) -> datetime:
+    """03:00 in Lisbon (the sandbox hotels' zone) on ``day``."""
+    return local_instant(day, "Europe/Lisbon", 3)
+
+
+def check_rebuild_from_raw(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path) -> None:
+    """Three nightly extracts and a reconciliation, then the raw zone alone rebuilds the same tables."""
+    raw = tmp_path / "raw"
+    for day in (date(2016, 7, 1), date(2016, 7, 2), date(2016, 7, 3)):
+        sb.set_now(at(day))
+        extract(sb, warehouse, vendor, "H1", at(day), raw)
+    sb.set_now(at(date(2016, 7, 3)))
+    extract(sb, warehouse, vendor, "H1", at(date(2016, 7, 3)), raw, mode="reconcile")
+    rebuilt = Warehouse(url=f"duckdb:///{tmp_path / 'rebuilt.duckdb'}")
+    results = rebuild_from_raw(rebuilt, raw)
+    assert len(results) == 4
+    for table in ("reservation_versions", "rooms", "guests"):
+        assert rebuilt.read_table(table, "source, hotel_id, external_id").equals(
+            warehouse.read_table(table, "source, hotel_id, external_id")), table
+
+
+def check_bad_credentials_keep_the_cursor(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
+                                          env_var: str) -> None:
+    """A wrong credential in ``env_var``: a typed AuthError that says "refused" without the value; cursor kept."""
+    now = at(date(2016, 7, 20))
+    extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
+    before = current_status(warehouse, "H1", vendor)["cursor"]
+    real = sb.env[env_var]
+    sb.env[env_var] = "wrong-token-0123456789"
+    try:
+        with pytest.raises(AuthError) as info:
+            extract(sb, warehouse, vendor, "H1", now + timedelta(hours=1), tmp_path / "raw")
+    finally:
+        sb.env[env_var] = real
+    status = current_status(warehouse, "H1", vendor)
+    assert status["last_status"] == "failed" and status["cursor"] == before
+    assert "refused" in str(info.value) and "wrong-token" not in str(info.value)
+    assert "wrong-token" not in (status["last_error"] or "")
+
+
+def check_no_secret_anywhere(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
+                             env_var: str) -> None:
+    """An extract under the fault mix, then one with ``env_var`` unset: the error names the variable, and no secret
+    is in the raw zone, the warehouse or the error."""
+    now = at(date(2016, 7, 20))
+    sb.set_faults(vendor, Faults(seed=3, **FAULT_MIX))
+    extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
+    real = sb.env.pop(env_var)
+    os.environ.pop(env_var, None)
+    errors = []
+    try:
+        extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
+    except Exception as exc:  # noqa: BLE001 - any failure text is scanned
+        errors.append(str(exc))
+    finally:
+        sb.env[env_var] = real
+    assert len(errors) == 1 and env_var in errors[0]  # the variable is named, never its value
+    dump = [str(warehouse.read_table(t).to_dicts()) for t in ("integration_status", "reservation_versions")]
+    assert scan_for_secrets(sb.secrets(), tmp_path, texts=errors + dump) == []
