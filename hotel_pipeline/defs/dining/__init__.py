@@ -1,0 +1,1 @@
+"""Dining domain: restaurant market intelligence (see docs/dining.md)."""

@@ -1,0 +1,181 @@
+"""Dagster definitions of the dining domain: the poll sensor and slot_events, the alert inbox, checks and a schedule.
+
+Resources (``warehouse``, ``clock``) and the executor are bound centrally. The SQL models venue_metrics,
+market_metrics and alert_funnel are generated from dbt_like_sql/ by the central model loader; this module adds their
+pandera checks and the hourly schedule that rebuilds them.
+
+Platform access: the ``dining`` resource (hotel_pipeline.dining.platform.DiningPlatform): an empty base URL (the
+default) starts the loopback sandbox for the duration of the poll; a real endpoint's credentials are bound from
+environment variables with ``dg.EnvVar`` and never appear in logs or metadata.
+"""
+
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from hotel_pipeline import settings
+from hotel_pipeline.clock import Clock
+from hotel_pipeline.dining import sandbox as sb
+from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events
+from hotel_pipeline.dining.client import ResyClient
+from hotel_pipeline.dining.market import generate_market, simulate
+from hotel_pipeline.dining.platform import DiningPlatform
+from hotel_pipeline.dining.schemas import failures
+from hotel_pipeline.dining.simulate import poll_round_http
+from hotel_pipeline.dining.store import apply_polls
+from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
+
+POLL_INTERVAL_S = 60
+
+
+class DiningPollConfig(dg.Config):
+    """One poll round; the sensor passes the round instant so a retried run re-polls the same round key."""
+
+    round_at: str = Field(default="", description="ISO instant of the round (UTC); empty = the clock's now")
+    min_interval_s: float = Field(default=0.0, description="Per-credential spacing; Resy itself wants about 2 s")
+    debug_window_hours: float = Field(default=24.0, description="How long raw poll bodies are kept")
+
+
+@dg.asset(
+    group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL,
+    description="Slot transitions (BASELINE_AVAILABLE, NEW_DROP, CLOSED) from one poll round of every venue, "
+                "released day and party size; also maintains dining_poll_state, dining_slot_state, dining_poll_log.",
+)
+def slot_events(context: dg.AssetExecutionContext, config: DiningPollConfig, warehouse: Warehouse,
+                clock: Clock, dining: DiningPlatform) -> dg.MaterializeResult:
+    at = (datetime.fromisoformat(config.round_at).replace(tzinfo=None) if config.round_at
+          else clock.now_naive_utc()).replace(microsecond=0)
+    market = generate_market()
+    base_url = dining.base_url
+    creds = dining.credentials()
+    server = None
+    if dining.is_sandbox:  # embedded default: the loopback sandbox, simulated around the round instant
+        simulate(market, at - timedelta(days=1), at + timedelta(hours=1))
+        server = sb.SandboxServer(sb.SandboxPlatform(market, lambda: at, requests_per_second=5000, burst=5000))
+        base_url = server.__enter__()
+    try:
+        with ResyClient(base_url, min_interval_s=config.min_interval_s, keep_bodies=True, **creds) as client:
+            attempts, obs, raw = poll_round_http(client, market, at)
+            client_stats = dict(client.stats)
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)
+    log = pl.DataFrame([{"provider": "resy", "venue_id": str(r.venue_id), "party_size": r.party_size,
+                         "slot_date": r.slot_date, "polled_at": r.polled_at, "ok": r.ok, "status": r.status,
+                         "error": r.error, "body": r.body.decode("utf-8", "replace") if r.body else None}
+                        for r in raw], infer_schema_length=None)
+    with warehouse.transaction() as tx:
+        applied, _ = apply_polls(tx, attempts, obs, processed_at=clock.now_naive_utc(), log=log,
+                                 debug_window=timedelta(hours=config.debug_window_hours), prune_before=at)
+    context.log.info(f"round {at.isoformat()}: {applied.stats}")
+    return dg.MaterializeResult(metadata={
+        "round_at": at.isoformat(), "polls": attempts.height, "failed_polls": applied.stats.get("failed", 0),
+        "observations": applied.stats.get("observations", 0), "events_inserted": applied.inserted,
+        "new_drops": applied.stats.get("new_drop", 0), "closed": applied.stats.get("closed", 0),
+        "replayed_or_late": applied.stats.get("replayed_or_late", 0), "throttled": client_stats["throttled"],
+        "retries": client_stats["retries"], "pruned_debug_bodies": applied.pruned_log_rows,
+    })
+
+
+class AlertInboxConfig(dg.Config):
+    files: list[str] = Field(default_factory=list, description="inbox files to load; empty = every file there")
+
+
+@dg.asset(group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL, deps=[slot_events],
+          description="Client alert events from the JSON-lines inbox, linked to slot events; bad lines quarantined.")
+def alert_events(context: dg.AssetExecutionContext, config: AlertInboxConfig, warehouse: Warehouse,
+                 clock: Clock) -> dg.MaterializeResult:
+    folder = inbox_dir(settings.data_dir())
+    paths = [folder / f for f in config.files] if config.files else sorted(folder.glob("*.jsonl"))
+    totals = {"files": 0, "received": 0, "inserted": 0, "quarantined": 0}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        good, bad = parse_lines(text.splitlines(), path.name)
+        batch = f"{path.name}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        with warehouse.transaction() as tx:
+            result = store_alert_events(tx, good, bad, received_at=clock.now_naive_utc(), batch_id=batch)
+        totals["files"] += 1
+        for k in ("received", "inserted", "quarantined"):
+            totals[k] += result[k]
+    context.log.info(f"alert inbox: {totals}")
+    return dg.MaterializeResult(metadata=totals)
+
+
+def _check(table: str, blocking: bool, asset: dg.AssetKey | dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name=f"{table}_schema", blocking=blocking,
+                    description=f"pandera model of {table} (hotel_pipeline.dining.schemas)")
+    def _run(warehouse: Warehouse) -> dg.AssetCheckResult:
+        frame = warehouse.read_table(table)
+        bad = failures(table, frame) if frame.height else None
+        meta = {"rows": frame.height}
+        if bad is not None:
+            meta["failures"] = dg.MetadataValue.md(bad.head(20).to_pandas().to_markdown()
+                                                   if hasattr(bad, "to_pandas") else str(bad.head(20)))
+        return dg.AssetCheckResult(passed=bad is None, metadata=meta)
+
+    return _run
+
+
+checks = [
+    _check("slot_events", True, slot_events),
+    _check("alert_events", True, alert_events),
+    _check("venue_metrics", False, dg.AssetKey("venue_metrics")),
+    _check("market_metrics", False, dg.AssetKey("market_metrics")),
+    _check("alert_funnel", False, dg.AssetKey("alert_funnel")),
+]
+
+
+@dg.sensor(target=[slot_events], minimum_interval_seconds=POLL_INTERVAL_S, default_status=dg.DefaultSensorStatus.STOPPED)
+def dining_poll_sensor(context: dg.SensorEvaluationContext, clock: Clock) -> dg.SensorResult | dg.SkipReason:
+    """Requests one poll round per interval of the clock; the cursor (last round, in Dagster's storage) survives
+    restarts, and the run key makes a round run at most once."""
+    now = clock.now_naive_utc().replace(microsecond=0)
+    last = datetime.fromisoformat(context.cursor) if context.cursor else None
+    if last is not None and (now - last).total_seconds() < POLL_INTERVAL_S:
+        return dg.SkipReason(f"next round at {(last + timedelta(seconds=POLL_INTERVAL_S)).isoformat()}")
+    round_at = now.isoformat()
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"dining-round-{round_at}", run_config=dg.RunConfig(
+            ops={"slot_events": DiningPollConfig(round_at=round_at)}))],
+        cursor=round_at,
+    )
+
+
+@dg.sensor(target=[alert_events], minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def dining_alert_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """One run per new or changed inbox file (name + size + mtime in the cursor; the loader is idempotent anyway)."""
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    folder = inbox_dir(settings.data_dir())
+    new = {}
+    for p in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
+        st = p.stat()
+        sig = f"{st.st_size}:{st.st_mtime_ns}"
+        if seen.get(p.name) != sig:
+            new[p.name] = sig
+    if not new:
+        return dg.SkipReason("no new alert files")
+    seen.update(new)
+    run_key = "alerts-" + hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest()[:16]
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, run_config=dg.RunConfig(
+        ops={"alert_events": AlertInboxConfig(files=sorted(new))}))], cursor=json.dumps(seen, sort_keys=True))
+
+
+dining_metrics_job = dg.define_asset_job(
+    "dining_metrics_job", selection=dg.AssetSelection.assets("venue_metrics", "market_metrics", "alert_funnel"),
+    description="Rebuild the dining aggregates from slot_events and alert_events (events are never deleted).",
+)
+dining_metrics_schedule = dg.ScheduleDefinition(job=dining_metrics_job, cron_schedule="5 * * * *",
+                                                default_status=dg.DefaultScheduleStatus.STOPPED)
+
+defs = dg.Definitions(
+    assets=[slot_events, alert_events],
+    asset_checks=checks,
+    sensors=[dining_poll_sensor, dining_alert_inbox_sensor],
+    schedules=[dining_metrics_schedule],
+    jobs=[dining_metrics_job],
+)
