@@ -169,6 +169,9 @@ def test_blocking_check_stops_downstream_assets(duckdb_warehouse: Warehouse, fro
     assert evaluations["reservations_zero_guests"].severity == dg.AssetCheckSeverity.WARN
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
     assert materialized == {"reservations"}
+    meta = result.asset_materializations_for_node("reservations")[0].metadata  # counted in the model's transaction
+    rows = duckdb_warehouse.query("SELECT COUNT(*) AS n FROM reservations")["n"][0]
+    assert meta["dagster/row_count"].value == meta["rows_written"].value == rows > 0
 
 
 def test_pacing_check_reads_only_the_run_partition(duckdb_warehouse: Warehouse, frozen_clock: Clock) -> None:
