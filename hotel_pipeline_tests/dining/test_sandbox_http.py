@@ -15,6 +15,7 @@ from hotel_pipeline.dining.sandbox import API_KEY, LOGIN_EMAIL, LOGIN_PASSWORD, 
 from hotel_pipeline.dining.simulate import poll_round_http, simulated_polls
 from hotel_pipeline.dining.store import apply_polls_to
 from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline_tests.sockets import server_nodelay
 
 START = datetime(2016, 7, 24, 12, 0)  # 08:00 New York: the 09:00 release happens during the span
 
@@ -136,3 +137,10 @@ def test_http_polls_equal_the_in_process_simulation_and_land_in_the_warehouse(
     assert first.inserted == stored.height > 0 and again.inserted == 0
     assert set(stored["event_type"]) == {"BASELINE_AVAILABLE", "NEW_DROP", "CLOSED"}
     assert warehouse.query("SELECT COUNT(*) AS n FROM dining_slot_state WHERE status = 'open'")["n"][0] > 0
+
+
+def test_answers_leave_without_waiting_for_delayed_acks(small_market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = SandboxPlatform(small_market, SimClock(START))
+    server = SandboxServer(platform)
+    with server as url:
+        assert server_nodelay(server.httpd, url + "/4/find", monkeypatch) == [True]
