@@ -1,13 +1,14 @@
-"""Fixtures of the PMS tests: a small world (one hotel, a season of arrivals) and a sandbox on a free port."""
+"""Fixtures of the PMS tests: the worlds of the vendors' scopes (helpers.SCOPES), and clean environment variables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
 
 from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline_tests.pms.helpers import SCOPES
 
 #: H1 arrivals of summer 2016: ~6,000 bookings, every status, enough to page and chunk.
 SMALL_WORLD = {"hotel_ids": ["H1"], "arrival_from": date(2016, 6, 1), "arrival_to": date(2016, 9, 30)}
@@ -16,6 +17,22 @@ SMALL_WORLD = {"hotel_ids": ["H1"], "arrival_from": date(2016, 6, 1), "arrival_t
 @pytest.fixture(scope="session")
 def small_world() -> World:
     return World(**SMALL_WORLD)
+
+
+@pytest.fixture(scope="session")
+def scope_world() -> Callable[[str], World]:
+    """``scope_world(vendor)``: the world of H1's arrivals in the vendor's scope, built once per session and shared by
+    the modules that read it (vendors/test_extract_path.py and the vendor's own module)."""
+    built: dict[tuple, World] = {}
+
+    def get(vendor: str) -> World:
+        scope = SCOPES[vendor]
+        key = (scope.arrival_from, scope.arrival_to)
+        if key not in built:
+            built[key] = World(hotel_ids=["H1"], arrival_from=scope.arrival_from, arrival_to=scope.arrival_to)
+        return built[key]
+
+    return get
 
 
 @pytest.fixture(autouse=True)

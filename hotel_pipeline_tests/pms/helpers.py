@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def current_reservations(warehouse: Warehouse, source: str, hotel_id: str) -> pl
 
 
 def mismatches(sb: RunningSandbox, warehouse: Warehouse, vendor: str, hotel_id: str, now: datetime,
-               columns: list[str] | None = None, amount_tolerance: float = 1e-9) -> dict[str, int]:
+               columns: tuple[str, ...] | list[str] | None = None, amount_tolerance: float = 1e-9) -> dict[str, int]:
     """Per column, how many reservations differ from the world at ``now`` ('missing'/'extra' for keys).
 
     An empty dict means: exactly the data set's reservations (counts, statuses, dates, amounts).
@@ -121,10 +122,82 @@ def scan_for_secrets(secrets: list[str], *roots: Path, texts: list[str] = ()) ->
     return hits
 
 
-# -- whole checks that Mews and Cloudbeds (test_mews.py, test_cloudbeds.py) share, word for word -------------------
 def at(day: date) -> datetime:
     """03:00 in Lisbon (the sandbox hotels' zone) on ``day``."""
     return local_instant(day, "Europe/Lisbon", 3)
+
+
+#: Every unified column the data set's reservations carry (``mismatches`` compares them exactly, amounts aside).
+ALL_COLUMNS = ("status", "booked_on", "cancelled_on", "checked_out_on", "arrival_date", "departure_date", "nights",
+               "room_type", "room_number", "adults", "children", "babies", "meal_plan", "channel")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the extract-path tests (vendors/test_extract_path.py and the vendor modules) read of one vendor: H1's
+    arrivals from ``arrival_from`` to ``arrival_to``; a full extract at :data:`NOW` gives more than ``min_records``
+    reservations; ``columns`` are the unified columns the vendor's API carries (compared exactly)."""
+
+    arrival_from: date
+    arrival_to: date
+    min_records: int
+    columns: tuple[str, ...] = ALL_COLUMNS
+
+
+#: The clock of the extract-path tests' full extracts.
+NOW = at(date(2016, 7, 20))
+_JULY = Scope(date(2016, 7, 1), date(2016, 7, 31), 1000)
+#: Per vendor. July (~1,400 reservations at NOW) holds every status, meal plan, early check-outs and cancellations.
+#: Mews reads six weeks (its nightly order items make it the heaviest to serve; enough to page 1000 per page and to
+#: chunk); Cloudbeds reads four months (~5,000 reservations, 50 pages of 100) and carries no babies count.
+SCOPES: dict[str, Scope] = {
+    "mews": Scope(date(2016, 7, 1), date(2016, 8, 15), 1500),
+    "cloudbeds": Scope(date(2016, 6, 1), date(2016, 9, 30), 3000, tuple(c for c in ALL_COLUMNS if c != "babies")),
+    "opera": _JULY,
+    "rms": _JULY,
+    "stayntouch": _JULY,
+    "newbook": _JULY,
+    "beds24": _JULY,
+}
+
+
+def check_full_extract(sb: RunningSandbox, warehouse: Warehouse, vendor: str, now: datetime, raw_root: Path,
+                       scope: Scope, **options) -> ExtractResult:
+    """A first extract of H1 at ``now`` is a full one of more than ``scope.min_records`` reservations, nothing
+    quarantined, exactly the data set's in ``scope.columns``, with every status and the common meal plans; it commits
+    the cursor ``now``, one guest (with an e-mail token) per reservation, and the hotel's rooms."""
+    sb.set_now(now)
+    result = extract(sb, warehouse, vendor, "H1", now, raw_root, **options)
+    assert result.mode == "full" and result.records > scope.min_records and result.quarantined == 0
+    assert mismatches(sb, warehouse, vendor, "H1", now, scope.columns) == {}
+    got = current_reservations(warehouse, vendor, "H1")
+    assert set(got["status"]) == {"confirmed", "checked_in", "checked_out", "cancelled", "no_show"}
+    assert set(got["meal_plan"]) >= {"RO", "BB", "HB"}
+    status = current_status(warehouse, "H1", vendor)
+    assert status["last_status"] == "ok" and status["cursor"] == now.isoformat()
+    guests = warehouse.query("SELECT * FROM guests WHERE source = :s", {"s": vendor})
+    assert guests.height == result.records and guests["email_token"].null_count() == 0
+    assert warehouse.query("SELECT COUNT(*) AS n FROM rooms WHERE source = :s", {"s": vendor})["n"][0] > 100
+    return result
+
+
+def check_bad_credentials_keep_the_cursor(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
+                                          env_var: str) -> None:
+    """A wrong credential in ``env_var``: a typed AuthError that says "refused" without the value; cursor kept."""
+    now = NOW
+    extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
+    before = current_status(warehouse, "H1", vendor)["cursor"]
+    real = sb.env[env_var]
+    sb.env[env_var] = "wrong-token-0123456789"
+    try:
+        with pytest.raises(AuthError) as info:
+            extract(sb, warehouse, vendor, "H1", now + timedelta(hours=1), tmp_path / "raw")
+    finally:
+        sb.env[env_var] = real
+    status = current_status(warehouse, "H1", vendor)
+    assert status["last_status"] == "failed" and status["cursor"] == before
+    assert "refused" in str(info.value) and "wrong-token" not in str(info.value)
+    assert "wrong-token" not in (status["last_error"] or "")
 
 
 def check_rebuild_from_raw(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path) -> None:
@@ -141,25 +214,6 @@ def check_rebuild_from_raw(sb: RunningSandbox, warehouse: Warehouse, vendor: str
     for table in ("reservation_versions", "rooms", "guests"):
         assert rebuilt.read_table(table, "source, hotel_id, external_id").equals(
             warehouse.read_table(table, "source, hotel_id, external_id")), table
-
-
-def check_bad_credentials_keep_the_cursor(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
-                                          env_var: str) -> None:
-    """A wrong credential in ``env_var``: a typed AuthError that says "refused" without the value; cursor kept."""
-    now = at(date(2016, 7, 20))
-    extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
-    before = current_status(warehouse, "H1", vendor)["cursor"]
-    real = sb.env[env_var]
-    sb.env[env_var] = "wrong-token-0123456789"
-    try:
-        with pytest.raises(AuthError) as info:
-            extract(sb, warehouse, vendor, "H1", now + timedelta(hours=1), tmp_path / "raw")
-    finally:
-        sb.env[env_var] = real
-    status = current_status(warehouse, "H1", vendor)
-    assert status["last_status"] == "failed" and status["cursor"] == before
-    assert "refused" in str(info.value) and "wrong-token" not in str(info.value)
-    assert "wrong-token" not in (status["last_error"] or "")
 
 
 def check_no_secret_anywhere(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
