@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
 
 import pytest
 
 from hotel_pipeline.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import SCOPES
-
-#: H1 arrivals of summer 2016: ~6,000 bookings, every status, enough to page and chunk.
-SMALL_WORLD = {"hotel_ids": ["H1"], "arrival_from": date(2016, 6, 1), "arrival_to": date(2016, 9, 30)}
-
-
-@pytest.fixture(scope="session")
-def small_world() -> World:
-    return World(**SMALL_WORLD)
 
 
 @pytest.fixture(scope="session")

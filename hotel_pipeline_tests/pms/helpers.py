@@ -18,9 +18,8 @@ import pytest
 from hotel_pipeline.clock import local_instant
 from hotel_pipeline.connectors import connector_classes
 from hotel_pipeline.connectors.errors import AuthError
-from hotel_pipeline.connectors.extract import ExtractResult, current_status, rebuild_from_raw, run_extract
+from hotel_pipeline.connectors.extract import ExtractResult, current_status, run_extract
 from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.sandbox.pms.faults import Faults
 from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations
 from hotel_pipeline.warehouse import Warehouse
 
@@ -198,40 +197,3 @@ def check_bad_credentials_keep_the_cursor(sb: RunningSandbox, warehouse: Warehou
     assert status["last_status"] == "failed" and status["cursor"] == before
     assert "refused" in str(info.value) and "wrong-token" not in str(info.value)
     assert "wrong-token" not in (status["last_error"] or "")
-
-
-def check_rebuild_from_raw(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path) -> None:
-    """Three nightly extracts and a reconciliation, then the raw zone alone rebuilds the same tables."""
-    raw = tmp_path / "raw"
-    for day in (date(2016, 7, 1), date(2016, 7, 2), date(2016, 7, 3)):
-        sb.set_now(at(day))
-        extract(sb, warehouse, vendor, "H1", at(day), raw)
-    sb.set_now(at(date(2016, 7, 3)))
-    extract(sb, warehouse, vendor, "H1", at(date(2016, 7, 3)), raw, mode="reconcile")
-    rebuilt = Warehouse(url=f"duckdb:///{tmp_path / 'rebuilt.duckdb'}")
-    results = rebuild_from_raw(rebuilt, raw)
-    assert len(results) == 4
-    for table in ("reservation_versions", "rooms", "guests"):
-        assert rebuilt.read_table(table, "source, hotel_id, external_id").equals(
-            warehouse.read_table(table, "source, hotel_id, external_id")), table
-
-
-def check_no_secret_anywhere(sb: RunningSandbox, warehouse: Warehouse, vendor: str, tmp_path: Path,
-                             env_var: str) -> None:
-    """An extract under the fault mix, then one with ``env_var`` unset: the error names the variable, and no secret
-    is in the raw zone, the warehouse or the error."""
-    now = at(date(2016, 7, 20))
-    sb.set_faults(vendor, Faults(seed=3, **FAULT_MIX))
-    extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
-    real = sb.env.pop(env_var)
-    os.environ.pop(env_var, None)
-    errors = []
-    try:
-        extract(sb, warehouse, vendor, "H1", now, tmp_path / "raw")
-    except Exception as exc:  # noqa: BLE001 - any failure text is scanned
-        errors.append(str(exc))
-    finally:
-        sb.env[env_var] = real
-    assert len(errors) == 1 and env_var in errors[0]  # the variable is named, never its value
-    dump = [str(warehouse.read_table(t).to_dicts()) for t in ("integration_status", "reservation_versions")]
-    assert scan_for_secrets(sb.secrets(), tmp_path, texts=errors + dump) == []
