@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,8 @@ from hotel_pipeline.connectors import connector_classes
 from hotel_pipeline.connectors.errors import AuthError
 from hotel_pipeline.connectors.extract import ExtractResult, current_status, run_extract
 from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations
+from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations, running_sandbox
+from hotel_pipeline.sandbox.pms.world import World
 from hotel_pipeline.warehouse import Warehouse
 
 #: Fast retries for tests: the sandbox's faults are real, the waits need not be.
@@ -158,6 +161,14 @@ SCOPES: dict[str, Scope] = {
     "newbook": _JULY,
     "beds24": _JULY,
 }
+
+
+@contextmanager
+def serving(world: World, vendor: str) -> Iterator[RunningSandbox]:
+    """The sandbox serving ``vendor`` on a free loopback port over ``world``, its clock at :data:`NOW`."""
+    world.set_now(NOW)
+    with running_sandbox(world, [vendor]) as running:
+        yield running
 
 
 def check_full_extract(sb: RunningSandbox, warehouse: Warehouse, vendor: str, now: datetime, raw_root: Path,

@@ -1,9 +1,5 @@
-"""Cloudbeds through the sandbox, what only Cloudbeds does: shifted pages with HTTP-200 errors, the dateModified
-trap, a wrong API key, and the whole data set once (slow); plus the full extract on Postgres.
-
-The checks every vendor shares (exact full extract, incremental nights, faults, rebuild from raw, secrets) run for
-Cloudbeds in vendors/test_extract_path.py, over the same scope (helpers.SCOPES["cloudbeds"]).
-"""
+"""Cloudbeds through the sandbox beyond the shared checks of vendors/test_extract_path.py: the full extract on
+Postgres, shifted pages with HTTP-200 errors, the dateModified trap, a wrong API key, the whole data set (slow)."""
 
 from __future__ import annotations
 
@@ -25,6 +21,7 @@ from hotel_pipeline_tests.pms.helpers import (
     check_full_extract,
     extract,
     mismatches,
+    serving,
 )
 
 VENDOR = "cloudbeds"
@@ -35,17 +32,14 @@ FORTNIGHT = Scope(date(2016, 7, 8), date(2016, 7, 21), 500, COLUMNS)
 
 @pytest.fixture
 def sb(scope_world):
-    world = scope_world(VENDOR)
-    world.set_now(NOW)
-    with running_sandbox(world, [VENDOR]) as running:
+    with serving(scope_world(VENDOR), VENDOR) as running:
         yield running
 
 
 def test_full_extract_on_postgres(postgres_warehouse: Warehouse, tmp_path: Path) -> None:
     """The shared full-extract checks (DuckDB: vendors/test_extract_path.py) on the Postgres warehouse."""
     world = World(hotel_ids=["H1"], arrival_from=FORTNIGHT.arrival_from, arrival_to=FORTNIGHT.arrival_to)
-    world.set_now(NOW)
-    with running_sandbox(world, [VENDOR]) as running:
+    with serving(world, VENDOR) as running:
         check_full_extract(running, postgres_warehouse, VENDOR, NOW, tmp_path / "raw", FORTNIGHT)
 
 

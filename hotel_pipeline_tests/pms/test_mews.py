@@ -1,8 +1,5 @@
-"""Mews through the sandbox, what only Mews does: 408 shrinking, the 3-month interval cap, wrong tokens.
-
-The checks every vendor shares (exact full extract, incremental nights, faults, rebuild from raw, secrets) run for
-Mews in vendors/test_extract_path.py, over the same scope (helpers.SCOPES["mews"]).
-"""
+"""Mews through the sandbox, what only Mews does: 408 shrinking, the 3-month interval cap, wrong tokens (the
+checks all vendors share run in vendors/test_extract_path.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.warehouse import Warehouse
-from hotel_pipeline_tests.pms.helpers import NOW, SCOPES, check_bad_credentials_keep_the_cursor, extract, mismatches
+from hotel_pipeline_tests.pms.helpers import (
+    NOW,
+    SCOPES,
+    check_bad_credentials_keep_the_cursor,
+    extract,
+    mismatches,
+    serving,
+)
 
 VENDOR = "mews"
 
 
 @pytest.fixture
 def sb(scope_world):
-    world = scope_world(VENDOR)
-    world.set_now(NOW)
-    with running_sandbox(world, [VENDOR]) as running:
+    with serving(scope_world(VENDOR), VENDOR) as running:
         yield running
 
 

@@ -20,7 +20,6 @@ from hotel_pipeline.connectors.extract import current_status, rebuild_from_raw
 from hotel_pipeline.connectors.http import RetryPolicy
 from hotel_pipeline.connectors.raw import iter_raw
 from hotel_pipeline.sandbox.pms.faults import Faults
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.warehouse import Warehouse
 from hotel_pipeline_tests.pms.helpers import (
     FAULT_MIX,
@@ -33,6 +32,7 @@ from hotel_pipeline_tests.pms.helpers import (
     extract,
     mismatches,
     scan_for_secrets,
+    serving,
     unified_state,
 )
 
@@ -56,9 +56,7 @@ def scope(vendor: str) -> Scope:
 
 @pytest.fixture
 def sb(scope_world, vendor: str):
-    world = scope_world(vendor)
-    world.set_now(NOW)
-    with running_sandbox(world, [vendor]) as running:
+    with serving(scope_world(vendor), vendor) as running:
         yield running
 
 
