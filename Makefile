@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PY ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# Where `pip install --user uv` puts it: on PATH for every recipe, so tools that look uv up (the bench's dbt) find it.
+export PATH := $(HOME)/.local/bin:$(PATH)
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 

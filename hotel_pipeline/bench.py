@@ -684,6 +684,8 @@ def markdown(figures: list[Figure], info: dict[str, str], profile: list[str], to
         "4. The same SQL through the runner (`sql_models.run_model`, as a generated asset does) and through dbt-duckdb",
         "   (threads 1, own venv under `.bench/dbt-venv`, project generated under `.bench/dbt_project`) on one DuckDB",
         "   file. Marginal cost per model = (time of N models - time of 1 model) / (N - 1), which removes start-up.",
+        "   Such a difference of two wall times can come out at or below zero on a loaded machine; it is then reported as",
+        "   not measurable (n/a), never as a negative cost.",
     ]
     if profile:
         out += ["", "## Import profile (cProfile; the import missed its target)", ""]
