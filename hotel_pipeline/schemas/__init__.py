@@ -7,6 +7,7 @@ holds the soft rules (outlier ADR, zero-guest bookings, occupancy above capacity
 from hotel_pipeline.schemas.anomalies import ADR_CEILING, ADR_FLOOR, adr_outliers, over_capacity, zero_guest_bookings
 from hotel_pipeline.schemas.daily_metrics import DailyMetrics
 from hotel_pipeline.schemas.pacing_snapshots import PacingSnapshots
+from hotel_pipeline.schemas.pickup import Pickup
 from hotel_pipeline.schemas.reservations import Reservations
 from hotel_pipeline.schemas.validation import (
     HORIZON_DAYS,
@@ -18,7 +19,8 @@ from hotel_pipeline.schemas.validation import (
 )
 
 __all__ = [
-    "ADR_CEILING", "ADR_FLOOR", "HORIZON_DAYS", "DailyMetrics", "PacingSnapshots", "Reservations", "Violations",
+    "ADR_CEILING", "ADR_FLOOR", "HORIZON_DAYS", "DailyMetrics", "PacingSnapshots", "Pickup", "Reservations",
+    "Violations",
     "adr_outliers", "horizon_gaps", "json_rows", "markdown_table", "over_capacity", "validate_frame",
     "zero_guest_bookings",
 ]

@@ -30,6 +30,11 @@ def dense_horizon_rows(anchor: str) -> pl.Expr:
     return pl.len().over("hotel_id", anchor) == HORIZON_DAYS
 
 
+def one_anchor_per_hotel(anchor: str) -> pl.Expr:
+    """One as-of date per hotel: a board rebuilt whole never mixes two states of the books."""
+    return pl.col(anchor).n_unique().over("hotel_id") == 1
+
+
 #: Rows shown in metadata: enough to act on, small enough for the event log.
 SAMPLE_ROWS = 20
 

@@ -56,7 +56,8 @@ def sample_reservations() -> list[dict[str, Any]]:
 
 def build_warehouse(warehouse: Warehouse, clock: Clock, rows: list[dict[str, Any]] | None = None,
                     capacity: dict[str, int] | None = None, snapshots: bool = True) -> None:
-    """reservation_versions -> reservations -> reservation_nights -> daily_metrics, then three snapshot dates.
+    """reservation_versions -> reservations -> reservation_nights -> daily_metrics, then three snapshot dates and
+    pickup.
 
     ``snapshots=False`` leaves the historian out: reconstructing costs a few seconds on Postgres, and tests of the
     other tables do not need it.
@@ -83,6 +84,8 @@ def build_warehouse(warehouse: Warehouse, clock: Clock, rows: list[dict[str, Any
         return
     outcomes = take_snapshots(warehouse, portfolio, clock, SNAPSHOT_DATES[0], SNAPSHOT_DATES[-1])
     assert {o.status for o in outcomes} <= {"recorded", "reconstructed"}, outcomes
+    with warehouse.transaction() as tx:  # pickup: T-1 has a baseline, T-7, T-30 and STLY do not (null, never 0)
+        run_model(tx, "pickup", {"run_at": now})
 
 
 def at(day: date) -> datetime:

@@ -33,6 +33,7 @@ def test_blocking_checks_pass_on_good_tables(warehouse: Warehouse, frozen_clock:
         "reservations": checks.check_reservations(warehouse),
         "daily_metrics": checks.check_daily_metrics(warehouse),
         "pacing_snapshots": checks.check_pacing_snapshots(warehouse, WHOLE),
+        "pickup": checks.check_pickup(warehouse),
     }
     for table, result in results.items():
         assert result.passed, (table, result.description, result.metadata)
@@ -41,6 +42,29 @@ def test_blocking_checks_pass_on_good_tables(warehouse: Warehouse, frozen_clock:
     assert results["reservations"].metadata["rows_checked"].value == 8
     assert results["daily_metrics"].metadata["rows_checked"].value == 2 * 365
     assert results["pacing_snapshots"].metadata["rows_checked"].value == 2 * 365 * len(SNAPSHOT_DATES)
+    assert results["pickup"].metadata["rows_checked"].value == 2 * 365
+
+
+def test_pickup_check_names_a_zero_for_a_missing_baseline(warehouse: Warehouse, frozen_clock: Clock) -> None:
+    """The known mistake (a 0 where no baseline exists), broken pace arithmetic, an ADR without a sale."""
+    build_warehouse(warehouse, frozen_clock)
+    first, second, unsold = date(2016, 8, 10), date(2016, 8, 11), date(2016, 12, 1)
+    with warehouse.transaction() as tx:
+        assert tx.query("SELECT COUNT(*) AS n FROM pickup WHERE rooms_sold_stly IS NULL AND pace_vs_stly IS NULL"
+                        )["n"][0] == 2 * 365  # no snapshot of T-364 in this warehouse: pace is null everywhere
+        tx.execute("UPDATE pickup SET pace_vs_stly = 0 WHERE hotel_id = 'H1' AND stay_date = :d", {"d": first})
+        tx.execute("UPDATE pickup SET rooms_sold_stly = 0, pace_vs_stly = 5 WHERE hotel_id = 'H1' AND stay_date = :d",
+                   {"d": second})
+        tx.execute("UPDATE pickup SET adr = 80 WHERE hotel_id = 'H2' AND stay_date = :d", {"d": unsold})
+    result = checks.check_pickup(warehouse)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    rows = [(r["hotel_id"], r["stay_date"], r["failed_checks"]) for r in json_meta(result, "failing_rows")]
+    assert rows == [
+        ("H1", "2016-08-10", "pace_is_rooms_minus_stly"),
+        ("H1", "2016-08-11", "pace_is_rooms_minus_stly"),
+        ("H2", "2016-12-01", "adr_only_when_sold"),
+    ]
+    assert json_meta(result, "failures_by_check") == {"adr_only_when_sold": 1, "pace_is_rooms_minus_stly": 2}
 
 
 def test_reservations_check_fails_with_the_corrupted_rows(warehouse: Warehouse, frozen_clock: Clock) -> None:
@@ -201,13 +225,14 @@ def test_quality_definitions_merge_with_the_project() -> None:
     keys = {k.to_user_string() for k in merged.resolve_asset_graph().asset_check_keys}
     assert {"reservations:reservations_contract", "daily_metrics:daily_metrics_contract",
             "pacing_snapshots:pacing_snapshots_contract", "reservations:reservations_adr_outliers",
-            "pacing_snapshots:pacing_snapshots_over_capacity"} <= keys
+            "pacing_snapshots:pacing_snapshots_over_capacity", "pickup:pickup_contract"} <= keys
     specs = {s.key.name: s for c in quality_defs.asset_checks or [] for s in c.check_specs}
     assert {n for n, s in specs.items() if s.blocking} == {
-        "reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract"}
+        "reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract", "pickup_contract"}
 
 
-@pytest.mark.parametrize("name", ["reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract"])
+@pytest.mark.parametrize("name", ["reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract",
+                                  "pickup_contract"])
 def test_contract_checks_are_documented(name: str) -> None:
     spec = next(s for c in quality_defs.asset_checks or [] for s in c.check_specs if s.key.name == name)
     assert spec.description and len(spec.description) > 20

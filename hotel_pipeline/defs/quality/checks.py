@@ -24,6 +24,7 @@ from hotel_pipeline.schemas import (
     HORIZON_DAYS,
     DailyMetrics,
     PacingSnapshots,
+    Pickup,
     Reservations,
     Violations,
     adr_outliers,
@@ -36,6 +37,7 @@ from hotel_pipeline.schemas import (
 )
 from hotel_pipeline.schemas import daily_metrics as daily_metrics_schema
 from hotel_pipeline.schemas import pacing_snapshots as pacing_snapshots_schema
+from hotel_pipeline.schemas import pickup as pickup_schema
 from hotel_pipeline.schemas import reservations as reservations_schema
 from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse, identifier
 
@@ -167,6 +169,14 @@ def check_pacing_snapshots(warehouse: Warehouse, scope: SnapshotScope) -> dg.Ass
     return contract_result(violations, extra=extra)
 
 
+def check_pickup(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Pickup against ``Pickup``: dense board, null (never 0) without a baseline, pace and ADR arithmetic."""
+    frame = read_table(warehouse, "pickup")
+    if frame is None:
+        return missing_table("pickup")
+    return contract_result(validate_frame(Pickup, frame, pickup_schema.KEY, "pickup"))
+
+
 @dg.asset_check(asset="reservations", blocking=True, pool=WAREHOUSE_POOL)
 def reservations_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Keys unique, counts >= 0, dates consistent (booked <= arrival <= departure = arrival + nights, ...)."""
@@ -183,6 +193,12 @@ def daily_metrics_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
 def pacing_snapshots_contract(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     """Keys unique, 365 stay dates S..S+364 per hotel and snapshot, counts >= 0 (the run's snapshot dates)."""
     return check_pacing_snapshots(warehouse, snapshot_scope(context))
+
+
+@dg.asset_check(asset="pickup", blocking=True, pool=WAREHOUSE_POOL)
+def pickup_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Keys unique, dense T..T+364, deltas null where the baseline is missing, pace = rooms - STLY, ADR iff sold."""
+    return check_pickup(warehouse)
 
 
 # --- warnings -----------------------------------------------------------------------------------------------------
@@ -253,6 +269,6 @@ def pacing_snapshots_over_capacity(context: dg.AssetCheckExecutionContext,
     return warn_over_capacity(warehouse, "pacing_snapshots", snapshot_scope(context))
 
 
-BLOCKING_CHECKS = [reservations_contract, daily_metrics_contract, pacing_snapshots_contract]
+BLOCKING_CHECKS = [reservations_contract, daily_metrics_contract, pacing_snapshots_contract, pickup_contract]
 WARNING_CHECKS = [reservations_adr_outliers, reservations_zero_guests, daily_metrics_over_capacity,
                   pacing_snapshots_over_capacity]
