@@ -17,7 +17,7 @@
 -- column guest_token VARCHAR: opaque guest token (never a raw name); null where unknown
 -- column adults INTEGER: adults
 -- column children INTEGER: children; null where the source says NA
--- column babies INTEGER: babies
+-- column babies INTEGER: babies; null where the source has no infant count (Cloudbeds)
 -- column meal_plan VARCHAR: RO, BB, HB, FB or unknown
 -- column is_dbb BOOLEAN: dinner included (HB or FB)
 -- column is_package BOOLEAN: sold as a package; false where the source has no such notion

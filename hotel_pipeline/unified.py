@@ -32,7 +32,7 @@ RESERVATION_FIELDS: list[tuple[str, str, str]] = [
     ("guest_token", "VARCHAR", "opaque token of the guest (never a raw name); null where unknown"),
     ("adults", "INTEGER", "adults"),
     ("children", "INTEGER", "children (null where the source says NA)"),
-    ("babies", "INTEGER", "babies"),
+    ("babies", "INTEGER", "babies; null where the source has no infant count (Cloudbeds)"),
     ("meal_plan", "VARCHAR", "RO, BB, HB, FB or unknown"),
     ("is_dbb", "BOOLEAN", "dinner included (HB or FB)"),
     ("is_package", "BOOLEAN", "sold as a package (false where the source has no such notion)"),

@@ -35,7 +35,7 @@ class Reservations(pa.DataFrameModel):
     guest_token: str = pa.Field(nullable=True)
     adults: int = pa.Field(ge=0)
     children: int = pa.Field(ge=0, nullable=True)  # null where the source says NA
-    babies: int = pa.Field(ge=0)
+    babies: int = pa.Field(ge=0, nullable=True)  # null where the source has no infant count (Cloudbeds)
     meal_plan: str = pa.Field(isin=MEAL_PLANS)
     is_dbb: bool
     is_package: bool

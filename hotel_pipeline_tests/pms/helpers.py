@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -22,8 +22,10 @@ from hotel_pipeline.connectors import connector_classes
 from hotel_pipeline.connectors.errors import AuthError
 from hotel_pipeline.connectors.extract import ExtractResult, current_status, run_extract
 from hotel_pipeline.connectors.http import RetryPolicy
+from hotel_pipeline.defs.quality.checks import check_reservations
 from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations, running_sandbox
 from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline.sql_models import run_model
 from hotel_pipeline.warehouse import Warehouse
 
 #: Fast retries for tests: the sandbox's faults are real, the waits need not be.
@@ -188,6 +190,10 @@ def check_full_extract(sb: RunningSandbox, warehouse: Warehouse, vendor: str, no
     guests = warehouse.query("SELECT * FROM guests WHERE source = :s", {"s": vendor})
     assert guests.height == result.records and guests["email_token"].null_count() == 0
     assert warehouse.query("SELECT COUNT(*) AS n FROM rooms WHERE source = :s", {"s": vendor})["n"][0] > 100
+    with warehouse.transaction() as tx:  # the unified model the vendor fed meets the blocking contract downstream
+        run_model(tx, "reservations", {"run_at": now.astimezone(UTC).replace(tzinfo=None)})
+    contract = check_reservations(warehouse)
+    assert contract.passed, (contract.description, contract.metadata.get("failing_rows_table"))
     return result
 
 
