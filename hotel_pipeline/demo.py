@@ -22,6 +22,7 @@ import polars as pl
 from hotel_pipeline import settings
 from hotel_pipeline.clock import Clock, date_range, local_instant
 from hotel_pipeline.definitions import defs
+from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS
 from hotel_pipeline.defs.sources.csv.assets import plan_inbox_run
 from hotel_pipeline.defs.sources.pms.assets import PmsConnectors, pms_sources
 from hotel_pipeline.legacy_exports import write_daily_exports
@@ -46,13 +47,19 @@ def _assets(names: list[str]) -> list[dg.AssetsDefinition]:
     return list({id(by_key[dg.AssetKey(n)]): by_key[dg.AssetKey(n)] for n in names}.values())
 
 
+def _contracts(names: list[str]) -> list[dg.AssetChecksDefinition]:
+    """The blocking pandera contracts of the assets in ``names``: a demo run stops where a production run would."""
+    return [c for c in BLOCKING_CHECKS if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
+
+
 def _materialize(names: list[str], warehouse: Warehouse, clock: Clock, instance: dg.DagsterInstance,
                  run_config: dict | None = None, partition_key: str | None = None, tags: dict | None = None) -> None:
     # The console shows warnings only; every event still goes to the instance's event log (make dev shows it).
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **(run_config or {})}
     pms = PmsConnectors(throttle=False)  # the loopback sandbox needs no politeness; real vendors keep the default
     result = dg.materialize(
-        _assets(names), instance=instance, resources={"warehouse": warehouse, "clock": clock, "pms": pms},
+        [*_assets(names), *_contracts(names)], instance=instance,
+        resources={"warehouse": warehouse, "clock": clock, "pms": pms},
         run_config=config, partition_key=partition_key, tags=tags or {},
         selection=names,
     )
