@@ -42,7 +42,7 @@ dev: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 bench: env
-	$(VENV)/bin/python -m hotel_pipeline.bench
+	$(VENV)/bin/python -m hotel_pipeline.workshop.bench
 
 lint: env
 	$(VENV)/bin/ruff check .

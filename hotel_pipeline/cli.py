@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from hotel_pipeline import settings
+from hotel_pipeline.core import settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,17 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--hotel", action="append", help="hotel id (repeatable; default: both)")
     sub.add_parser("sandbox", help="vendor sandboxes: `hotel-pipeline sandbox serve --help`", add_help=False)
     if argv[:1] == ["sandbox"]:
-        from hotel_pipeline.sandbox.cli import serve_main
+        from hotel_pipeline.workshop.sandbox.cli import serve_main
 
         return int(serve_main(argv[1:]) or 0)
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from hotel_pipeline.demo import main as demo_main
+        from hotel_pipeline.workshop.demo import main as demo_main
 
         demo_main()
         return 0
     if args.command == "exports":
-        from hotel_pipeline.legacy_exports import write_daily_exports
+        from hotel_pipeline.workshop.legacy_exports import write_daily_exports
 
         paths = write_daily_exports(args.dest or settings.inbox_dir(), args.start, args.end, args.hotel)
         for p in paths:

@@ -1,30 +1,41 @@
-"""Everything Dagster loads: per-domain definitions merged, SQL model assets, resources and executor set once.
+"""The code location: every domain's Dagster objects for one portfolio, SQL model assets, resources and executor.
 
-The domain modules are imported as modules (not their ``defs`` by name): Dagster loads this module and accepts
-exactly one ``Definitions`` object at its top level.
+``build_defs(portfolio)`` is the one way Definitions are made; each domain module under ``hotel_pipeline/defs/``
+exposes ``build_defs(portfolio) -> dg.Definitions`` and is listed in ``DOMAINS``. Dagster loads this module and
+accepts exactly one ``Definitions`` object at its top level: ``defs``, built from the configured portfolio.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
+from hotel_pipeline.core.sql_models import model_assets
 from hotel_pipeline.defs.dining import definitions as dining
 from hotel_pipeline.defs.pacing import definitions as pacing
 from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
 from hotel_pipeline.resources import default_resources
-from hotel_pipeline.sql_models import model_assets
+
+#: Every domain of the code location, in the order their objects are merged.
+DOMAINS = (csv_source, pms_source, pacing, quality, dining)
 
 
-def build_definitions() -> dg.Definitions:
+def build_defs(portfolio: Portfolio) -> dg.Definitions:
+    """The Definitions of the code location for ``portfolio``."""
     core = dg.Definitions(
         assets=model_assets(),
         resources=default_resources(),
         # DuckDB has one writer: warehouse-writing steps share the WAREHOUSE_POOL; the rest may run in parallel.
         executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
     )
-    return dg.Definitions.merge(core, csv_source.defs, pms_source.defs, pacing.defs, quality.defs, dining.defs)
+    return dg.Definitions.merge(core, *(domain.build_defs(portfolio) for domain in DOMAINS))
+
+
+def build_definitions() -> dg.Definitions:
+    """The Definitions for the configured portfolio (``HOTEL_PIPELINE_CONFIG``)."""
+    return build_defs(current_portfolio())
 
 
 defs = build_definitions()

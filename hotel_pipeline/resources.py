@@ -7,8 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.warehouse import Warehouse
 
 
 def default_resources() -> dict[str, Any]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.warehouse import Warehouse
 
 POSTGRES_URL = os.environ.get("HOTEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -68,7 +68,7 @@ def postgres_warehouse() -> Iterator[Warehouse]:
     try:
         yield Warehouse(url=postgres_schema_url(schema))
     finally:
-        from hotel_pipeline.warehouse.postgres_backend import _engines
+        from hotel_pipeline.core.warehouse.postgres_backend import _engines
 
         for url in [u for u in _engines if schema in u]:
             _engines.pop(url).dispose()

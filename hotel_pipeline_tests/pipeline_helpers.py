@@ -10,13 +10,13 @@ from pathlib import Path
 
 import polars as pl
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock, local_instant
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock, local_instant
+from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.pacing.assets import write_hotels
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.portfolio import Portfolio, load_portfolio
-from hotel_pipeline.sql_models import run_model
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.sources.csv.importer import import_file
 
 MONTHS = {m: i + 1 for i, m in enumerate(
     ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",

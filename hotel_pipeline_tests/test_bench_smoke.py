@@ -13,7 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hotel_pipeline import bench, settings
+from hotel_pipeline.core import settings
+from hotel_pipeline.workshop import bench
 
 
 def _shape(figures: list[bench.Figure], section: str) -> None:

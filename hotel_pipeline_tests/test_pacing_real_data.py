@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from hotel_pipeline.defs.pacing.recorder import take_snapshots
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.legacy_exports import write_daily_exports
-from hotel_pipeline.portfolio import load_portfolio
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.workshop.legacy_exports import write_daily_exports
 from hotel_pipeline_tests.pipeline_helpers import (
     build_live,
     by_key,

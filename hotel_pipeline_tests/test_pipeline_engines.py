@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from hotel_pipeline.defs.pacing.recorder import take_snapshots
-from hotel_pipeline.demo import run_pacing_demo
-from hotel_pipeline.portfolio import load_portfolio
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.workshop.demo import run_pacing_demo
 from hotel_pipeline_tests.pipeline_helpers import clock_at
 
 #: Every table the pacing pipeline writes, with the order that makes two copies comparable row by row.
@@ -104,8 +104,8 @@ def test_rerunning_everything_changes_nothing(duckdb_warehouse: Warehouse, data_
 
 def test_historian_is_append_only(warehouse: Warehouse, data_dir: Path) -> None:
     """A re-run of a recorded partition, even later with a new clock, fills only missing hotels and changes no row."""
-    from hotel_pipeline.defs.sources.csv.importer import import_file
-    from hotel_pipeline.legacy_exports import write_daily_exports
+    from hotel_pipeline.sources.csv.importer import import_file
+    from hotel_pipeline.workshop.legacy_exports import write_daily_exports
     from hotel_pipeline_tests.pipeline_helpers import build_live
 
     day = date(2016, 7, 18)
@@ -131,9 +131,9 @@ def test_historian_is_append_only(warehouse: Warehouse, data_dir: Path) -> None:
 
 def test_failed_sync_is_skipped_and_logged(duckdb_warehouse: Warehouse, data_dir: Path) -> None:
     """A hotel whose latest import was rejected gets no snapshot (never a partial baseline); the other one does."""
-    from hotel_pipeline.defs.sources.csv.importer import import_file
-    from hotel_pipeline.defs.sources.csv.parsing import FileRejected
-    from hotel_pipeline.legacy_exports import write_daily_exports
+    from hotel_pipeline.sources.csv.importer import import_file
+    from hotel_pipeline.sources.csv.parsing import FileRejected
+    from hotel_pipeline.workshop.legacy_exports import write_daily_exports
     from hotel_pipeline_tests.pipeline_helpers import build_live
 
     day = date(2016, 7, 18)
@@ -162,7 +162,7 @@ def test_pms_sources_give_the_csv_figures(duckdb_warehouse: Warehouse, data_dir:
 
     import yaml
 
-    from hotel_pipeline import portfolio as portfolio_module
+    from hotel_pipeline.core import portfolio as portfolio_module
 
     repo = Path(__file__).resolve().parents[1]
     with socket.socket() as s:
@@ -200,8 +200,8 @@ def test_concurrent_recorder_runs_on_postgres_write_each_row_once(postgres_wareh
     every row lands exactly once and no run fails."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from hotel_pipeline.defs.sources.csv.importer import import_file
-    from hotel_pipeline.legacy_exports import write_daily_exports
+    from hotel_pipeline.sources.csv.importer import import_file
+    from hotel_pipeline.workshop.legacy_exports import write_daily_exports
     from hotel_pipeline_tests.pipeline_helpers import build_live
 
     day = date(2016, 7, 18)

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from hotel_pipeline.warehouse import Warehouse, spec
+from hotel_pipeline.core.warehouse import Warehouse, spec
 
 T = spec("t_basic", [("a", "VARCHAR", ""), ("b", "INTEGER", ""), ("d", "DATE", ""), ("x", "DOUBLE", "")],
          primary_key=("a",))
@@ -38,8 +38,8 @@ def test_failed_transaction_leaves_previous_state(warehouse: Warehouse) -> None:
 
 
 def test_data_dictionary_is_in_step_with_the_code() -> None:
-    """docs/warehouse.md lists every table exactly as declared; regenerate with python -m hotel_pipeline.warehouse_docs."""
-    from hotel_pipeline.warehouse_docs import DOC, updated
+    """docs/warehouse.md lists every table exactly as declared; regenerate with python -m hotel_pipeline.core.warehouse_docs."""
+    from hotel_pipeline.core.warehouse_docs import DOC, updated
 
     text = DOC.read_text(encoding="utf-8")
     assert updated(text) == text

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hotel_pipeline.sql_models import run_model
-from hotel_pipeline.warehouse import Warehouse, WarehouseBusyError, spec
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse, WarehouseBusyError, spec
 
 T = spec("t_durable", [("k", "INTEGER", ""), ("v", "VARCHAR", "")], primary_key=("k",))
 
@@ -30,7 +30,7 @@ def _seed(warehouse: Warehouse) -> pl.DataFrame:
 KILLER = textwrap.dedent("""
     import os, signal, sys
     import polars as pl
-    from hotel_pipeline.warehouse import Warehouse
+    from hotel_pipeline.core.warehouse import Warehouse
     w = Warehouse(url=sys.argv[1])
     with w.transaction() as tx:
         tx.execute("DELETE FROM t_durable")
@@ -53,8 +53,8 @@ def test_killed_writer_leaves_previous_state(warehouse: Warehouse) -> None:
 
 MODEL_KILLER = textwrap.dedent("""
     import os, signal, sys, threading
-    from hotel_pipeline.sql_models import run_model
-    from hotel_pipeline.warehouse import Warehouse
+    from hotel_pipeline.core.sql_models import run_model
+    from hotel_pipeline.core.warehouse import Warehouse
     w = Warehouse(url=sys.argv[1])
     with w.transaction() as tx:
         run_model(tx, "reservations", {})

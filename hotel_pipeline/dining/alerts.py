@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from hotel_pipeline.core.warehouse import Tx, spec
 from hotel_pipeline.unified import quarantine_rows
-from hotel_pipeline.warehouse import Tx, spec
 
 EVENT_TYPES = ("alert_sent", "alert_opened", "tap_to_reserve", "booking_confirmed")
 REQUIRED = ("alert_event_id", "slot_event_id", "event_type", "occurred_at", "user_token")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from hotel_pipeline.dining import sandbox as sb
+from hotel_pipeline.workshop.dining import sandbox as sb
 
 #: Environment variable behind each field (bound only when set; unset fields keep the sandbox defaults).
 ENV_VARS = {

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.dining.transitions import KEY_STATE_SCHEMA, SLOT_STATE_SCHEMA, Advance, advance
-from hotel_pipeline.warehouse import Tx, Warehouse, spec
 
 _SLOT_COLS = [
     ("provider", "VARCHAR", "reservation platform (resy)"),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.portfolio import Portfolio, load_portfolio
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from functools import cache
 
 import polars as pl
 
-from hotel_pipeline.dataset import load_history
-from hotel_pipeline.legacy_exports import export_frame
+from hotel_pipeline.sources.csv.dataset import load_history
+from hotel_pipeline.workshop.legacy_exports import export_frame
 
 BASE_HOTEL = "H1"
 BASE_AS_OF = date(2015, 7, 3)

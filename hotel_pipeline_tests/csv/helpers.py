@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hotel_pipeline.warehouse import Tx, Warehouse
+from hotel_pipeline.core.warehouse import Tx, Warehouse
 
 TABLES = ("reservation_versions", "quarantine", "import_ledger", "integration_status")
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.defs.sources.csv.parsing import FileRejected
-from hotel_pipeline.portfolio import Portfolio
-from hotel_pipeline.warehouse import Tx, Warehouse
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.warehouse import Tx, Warehouse
+from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.parsing import FileRejected
 from hotel_pipeline_tests.csv.corpus import BASE_ROWS, Case, Loaded, Rejected, base_frame, corpus
 from hotel_pipeline_tests.csv.helpers import deliver, digest, rows_of
 
@@ -166,9 +166,9 @@ def test_loaded_values_of_special_rows(duckdb_warehouse: Warehouse, data_dir: Pa
 
 def test_fast_and_careful_paths_agree_on_the_real_file() -> None:
     """The polars fast path and the csv-module path give the same rows, lines and record numbers."""
-    from hotel_pipeline import settings
-    from hotel_pipeline.defs.sources.csv import parsing
-    from hotel_pipeline.portfolio import load_portfolio
+    from hotel_pipeline.core import settings
+    from hotel_pipeline.core.portfolio import load_portfolio
+    from hotel_pipeline.sources.csv import parsing
 
     mapping = parsing.CsvMapping.from_portfolio(load_portfolio())
     text = parsing.decode(settings.DATASET_PATH.read_bytes(), "hotel_bookings.csv.gz")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from hotel_pipeline.clock import Clock
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.csv.assets import csv_inbox_sensor, legacy_csv_import, plan_inbox_run
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.portfolio import Portfolio
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.sources.csv.importer import import_file
 from hotel_pipeline_tests.csv.corpus import corpus
 from hotel_pipeline_tests.csv.helpers import deliver, rows_of, snapshot
 

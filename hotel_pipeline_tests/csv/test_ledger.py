@@ -8,14 +8,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.dataset import CSV_STATUSES, load_history
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.defs.sources.csv.parsing import FileRejected
-from hotel_pipeline.legacy_exports import export_frame, export_name
-from hotel_pipeline.portfolio import Portfolio
-from hotel_pipeline.sql_models import run_model
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.csv.dataset import CSV_STATUSES, load_history
+from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.parsing import FileRejected
+from hotel_pipeline.workshop.legacy_exports import export_frame, export_name
 from hotel_pipeline_tests.csv.corpus import corpus
 from hotel_pipeline_tests.csv.helpers import deliver, digest, rows_of, snapshot
 

@@ -10,13 +10,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from hotel_pipeline.clock import Clock
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.dining.alerts import parse_lines, store_alert_events
-from hotel_pipeline.dining.market import MarketConfig
 from hotel_pipeline.dining.schemas import failures
-from hotel_pipeline.dining.simulate import Outage
-from hotel_pipeline.dining_demo import DINING_MODELS, rebuild_dining_models, run_dining_demo
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.workshop.dining.market import MarketConfig
+from hotel_pipeline.workshop.dining.simulate import Outage
+from hotel_pipeline.workshop.dining_demo import DINING_MODELS, rebuild_dining_models, run_dining_demo
 
 SMALL = MarketConfig(venues=6, neighborhoods=3)
 START = datetime(2016, 7, 24, 4, 0)
@@ -46,7 +46,7 @@ def test_failed_rebuild_keeps_events_and_previous_aggregates(duckdb_warehouse: W
     fill(duckdb_warehouse)
     events = duckdb_warehouse.read_table("slot_events").height
     before = duckdb_warehouse.read_table("venue_metrics", order_by="venue_id")
-    import hotel_pipeline.sql_models as sm
+    import hotel_pipeline.core.sql_models as sm
 
     real = sm.run_model
 
@@ -137,7 +137,7 @@ def test_dagster_poll_asset_checks_and_sensor(duckdb_warehouse: Warehouse, tmp_p
     nxt = dining_poll_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"clock": later}))
     assert nxt.run_requests[0].run_key == "dining-round-2016-07-25T14:01:00"
     # With the centrally generated dining models and the two resources, the definitions load and the job resolves.
-    from hotel_pipeline.sql_models import model_assets
+    from hotel_pipeline.core.sql_models import model_assets
 
     models = [a for a in model_assets() if a.key.path[0] in DINING_MODELS]
     merged = dg.Definitions.merge(defs, dg.Definitions(assets=models, resources=resources))

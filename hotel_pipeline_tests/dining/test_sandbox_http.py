@@ -9,12 +9,19 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.dining.client import InvalidBody, ResyClient, parse_find_body
-from hotel_pipeline.dining.market import Market, MarketConfig, generate_market, simulate
-from hotel_pipeline.dining.sandbox import API_KEY, LOGIN_EMAIL, LOGIN_PASSWORD, Faults, SandboxPlatform, SandboxServer
-from hotel_pipeline.dining.simulate import poll_round_http, simulated_polls
 from hotel_pipeline.dining.store import apply_polls_to
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.workshop.dining.market import Market, MarketConfig, generate_market, simulate
+from hotel_pipeline.workshop.dining.sandbox import (
+    API_KEY,
+    LOGIN_EMAIL,
+    LOGIN_PASSWORD,
+    Faults,
+    SandboxPlatform,
+    SandboxServer,
+)
+from hotel_pipeline.workshop.dining.simulate import poll_round_http, simulated_polls
 from hotel_pipeline_tests.sockets import server_nodelay
 
 START = datetime(2016, 7, 24, 12, 0)  # 08:00 New York: the 09:00 release happens during the span

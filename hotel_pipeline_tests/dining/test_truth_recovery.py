@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from hotel_pipeline.dining.market import Market, generate_market, simulate
 from hotel_pipeline.dining.schemas import failures
-from hotel_pipeline.dining.simulate import Outage, WeekRun, run_polls
-from hotel_pipeline.dining.truth import truth_drop_runs, venue_recovery
+from hotel_pipeline.workshop.dining.market import Market, generate_market, simulate
+from hotel_pipeline.workshop.dining.simulate import Outage, WeekRun, run_polls
+from hotel_pipeline.workshop.dining.truth import truth_drop_runs, venue_recovery
 
 START = datetime(2016, 7, 24, 4, 0)
 END = START + timedelta(days=7)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import SCOPES
 
 

@@ -17,16 +17,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hotel_pipeline.clock import local_instant
-from hotel_pipeline.connectors import connector_classes
-from hotel_pipeline.connectors.errors import AuthError
-from hotel_pipeline.connectors.extract import ExtractResult, current_status, run_extract
-from hotel_pipeline.connectors.http import RetryPolicy
+from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.quality.checks import check_reservations
-from hotel_pipeline.sandbox.pms.harness import CORE_COLUMNS, RunningSandbox, expected_reservations, running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.sql_models import run_model
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.sources.pms import connector_classes
+from hotel_pipeline.sources.pms.errors import AuthError
+from hotel_pipeline.sources.pms.extract import ExtractResult, current_status, run_extract
+from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.workshop.sandbox.pms.harness import (
+    CORE_COLUMNS,
+    RunningSandbox,
+    expected_reservations,
+    running_sandbox,
+)
+from hotel_pipeline.workshop.sandbox.pms.world import World
 
 #: Fast retries for tests: the sandbox's faults are real, the waits need not be.
 FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_seconds=0.005, backoff_cap_seconds=0.05,

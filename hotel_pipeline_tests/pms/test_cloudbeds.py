@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.sandbox.pms.faults import Faults
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.workshop.sandbox.pms.faults import Faults
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import (
     NOW,
     SCOPES,
@@ -72,7 +72,7 @@ def test_bad_credentials_fail_typed_and_keep_the_cursor(sb, duckdb_warehouse: Wa
 @pytest.mark.slow
 def test_whole_data_set_as_of_the_end(tmp_path: Path) -> None:
     """Every booking of the data set (both hotels, all final) through Cloudbeds: exactly the data set."""
-    from hotel_pipeline.dataset import load_history
+    from hotel_pipeline.sources.csv.dataset import load_history
 
     world = World(load_history())
     now = at(date(2017, 9, 16))

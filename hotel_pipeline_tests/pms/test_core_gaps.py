@@ -12,12 +12,12 @@ import httpx
 import pytest
 import yaml
 
-from hotel_pipeline.connectors import beds24, connector_classes, opera, rms, stayntouch
-from hotel_pipeline.connectors.errors import AuthError, ConfigError
-from hotel_pipeline.connectors.extract import plan_window
-from hotel_pipeline.connectors.http import REDACTED, HttpCore, redact
-from hotel_pipeline.portfolio import parse_portfolio
-from hotel_pipeline.sandbox.pms.faults import Faults
+from hotel_pipeline.core.portfolio import parse_portfolio
+from hotel_pipeline.sources.pms import beds24, connector_classes, opera, rms, stayntouch
+from hotel_pipeline.sources.pms.errors import AuthError, ConfigError
+from hotel_pipeline.sources.pms.extract import plan_window
+from hotel_pipeline.sources.pms.http import REDACTED, HttpCore, redact
+from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline_tests.pms.vendors import _http as h
 
 OPERA_CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "opera-appkey-91c2"}

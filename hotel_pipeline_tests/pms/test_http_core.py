@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.clock import local_instant
-from hotel_pipeline.connectors.errors import ServerError
-from hotel_pipeline.connectors.extract import run_extract
-from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.dataset import load_history
-from hotel_pipeline.pms_bench import run_pms_bench
-from hotel_pipeline.sandbox.pms.faults import Faults, SlidingWindow
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.csv.dataset import load_history
+from hotel_pipeline.sources.pms.errors import ServerError
+from hotel_pipeline.sources.pms.extract import run_extract
+from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.workshop.pms_bench import run_pms_bench
+from hotel_pipeline.workshop.sandbox.pms.faults import Faults, SlidingWindow
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import FAST_RETRY, extract, mismatches
 
 NOW = local_instant(date(2016, 7, 20), "Europe/Lisbon", 3)
@@ -41,7 +41,7 @@ def test_client_budget_stays_under_the_vendor_limit(tiny_world, tmp_path: Path) 
         wh = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
         import os
 
-        from hotel_pipeline.connectors.cloudbeds import CloudbedsConnector
+        from hotel_pipeline.sources.pms.cloudbeds import CloudbedsConnector
 
         os.environ.update(sb.env)
         hotel = sb.hotel("cloudbeds", "H1", rate_limit={"requests": 3, "per_seconds": 0.55})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline_tests.pms.helpers import (
     NOW,
     SCOPES,

@@ -11,12 +11,12 @@ import dagster as dg
 import pytest
 import yaml
 
-from hotel_pipeline import portfolio as portfolio_module
-from hotel_pipeline.clock import Clock, local_instant
+from hotel_pipeline.core import portfolio as portfolio_module
+from hotel_pipeline.core.clock import Clock, local_instant
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.pms.assets import PmsConnectors, due_hotels, pms_extract
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import scan_for_secrets
 
 
@@ -115,10 +115,10 @@ def test_schedules_pick_hotels_by_their_own_period(two_hotel_world, tmp_path: Pa
 
 def test_sandbox_for_portfolio_serves_the_demo_layout(tmp_path: Path, monkeypatch) -> None:
     """The demo layout (H1 on Mews, H2 on Cloudbeds, one sandbox port) extracts with the portfolio's own env vars."""
-    from hotel_pipeline.connectors import connector_classes
-    from hotel_pipeline.connectors.extract import run_extract
-    from hotel_pipeline.portfolio import parse_portfolio
-    from hotel_pipeline.sandbox.pms.harness import sandbox_for_portfolio
+    from hotel_pipeline.core.portfolio import parse_portfolio
+    from hotel_pipeline.sources.pms import connector_classes
+    from hotel_pipeline.sources.pms.extract import run_extract
+    from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
 
     monkeypatch.delenv("DEMO_MEWS_CLIENT", raising=False)
     world = World(hotel_ids=["H1", "H2"], arrival_from=date(2016, 7, 10), arrival_to=date(2016, 7, 20))

@@ -16,11 +16,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hotel_pipeline.clock import local_instant
-from hotel_pipeline.dataset import load_history, state_as_of
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.csv.dataset import load_history, state_as_of
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pipeline_helpers import build_live
 from hotel_pipeline_tests.pms.helpers import SMALL_PAGES, extract, unified_state
 
@@ -52,11 +52,11 @@ KILL_SCRIPT = """
 import json, os, sys
 from datetime import datetime
 from pathlib import Path
-from hotel_pipeline.connectors import connector_classes
-from hotel_pipeline.connectors.extract import run_extract
-from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.sandbox.pms.harness import demo_hotel, source_for
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.sources.pms import connector_classes
+from hotel_pipeline.sources.pms.extract import run_extract
+from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.workshop.sandbox.pms.harness import demo_hotel, source_for
+from hotel_pipeline.core.warehouse import Warehouse
 vendor, base_url, db, raw, now, options = sys.argv[1:7]
 hotel = demo_hotel("H1", (source_for(vendor, "H1", base_url, **json.loads(options)),))
 connector = connector_classes()[vendor](hotel, hotel.sources[0], throttle=False, retry=RetryPolicy(timeout_seconds=5))
@@ -121,10 +121,10 @@ MONTH_ARRIVALS = {v: SUMMER if v in ("mews", "cloudbeds") else (date(2016, 7, 8)
 def test_a_month_of_nights_through_the_recorder_equals_its_reconstruction(tmp_path: Path, vendor: str) -> None:
     """31 nights: 03:00 incremental pull, live board, the pacing recorder. The recorded historian equals
     the historian the pacing code reconstructs for the same dates from a warehouse rebuilt from the raw zone."""
-    from hotel_pipeline.clock import Clock
-    from hotel_pipeline.connectors.extract import rebuild_from_raw
-    from hotel_pipeline.defs.pacing.recorder import take_snapshots
-    from hotel_pipeline.portfolio import Portfolio
+    from hotel_pipeline.core.clock import Clock
+    from hotel_pipeline.core.portfolio import Portfolio
+    from hotel_pipeline.pacing.recorder import take_snapshots
+    from hotel_pipeline.sources.pms.extract import rebuild_from_raw
 
     history = load_history().filter(
         (pl.col("hotel_id") == "H2") & pl.col("arrival_date").is_between(*MONTH_ARRIVALS[vendor]))

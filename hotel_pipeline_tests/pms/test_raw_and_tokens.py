@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.clock import local_instant
-from hotel_pipeline.connectors.errors import AuthError
-from hotel_pipeline.connectors.http import REDACTED, HttpCore, TokenAuth
-from hotel_pipeline.connectors.raw import raw_path, read_raw, write_raw
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.pms.errors import AuthError
+from hotel_pipeline.sources.pms.http import REDACTED, HttpCore, TokenAuth
+from hotel_pipeline.sources.pms.raw import raw_path, read_raw, write_raw
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import extract
 
 

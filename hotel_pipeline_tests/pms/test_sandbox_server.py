@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from hotel_pipeline.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
-from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline.workshop.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.sockets import server_nodelay
 
 

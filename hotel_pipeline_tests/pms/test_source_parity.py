@@ -8,15 +8,15 @@ from pathlib import Path
 
 import polars as pl
 
-from hotel_pipeline.clock import Clock, local_instant
-from hotel_pipeline.dataset import load_history
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.legacy_exports import write_daily_exports
-from hotel_pipeline.portfolio import load_portfolio
-from hotel_pipeline.sandbox.pms.harness import running_sandbox
-from hotel_pipeline.sandbox.pms.vendors import vendor_classes
-from hotel_pipeline.sandbox.pms.world import World
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.clock import Clock, local_instant
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.csv.dataset import load_history
+from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.workshop.legacy_exports import write_daily_exports
+from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
+from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
+from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import current_reservations, extract
 
 SHARED = ["status", "booked_on", "cancelled_on", "checked_out_on", "arrival_date", "departure_date", "nights",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from hotel_pipeline.connectors.base import ExtractContext, reservations_frame, validate_reservations
-from hotel_pipeline.connectors.extract import apply_extract
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.pms.base import ExtractContext, reservations_frame, validate_reservations
+from hotel_pipeline.sources.pms.extract import apply_extract
 
 CTX = ExtractContext("cloudbeds", "H1", "Europe/Lisbon", "EUR")
 

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from hotel_pipeline.clock import local_instant
-from hotel_pipeline.dataset import load_history, state_as_of
-from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.sources.csv.dataset import load_history, state_as_of
+from hotel_pipeline.workshop.sandbox.pms.world import World
 
 
 def test_state_at_three_am_equals_state_as_of_the_previous_day() -> None:

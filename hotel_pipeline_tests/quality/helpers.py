@@ -11,13 +11,13 @@ from typing import Any
 
 import polars as pl
 
-from hotel_pipeline.clock import Clock
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.pacing.assets import HOTELS, hotels_frame
-from hotel_pipeline.defs.pacing.recorder import take_snapshots
-from hotel_pipeline.portfolio import current_portfolio
-from hotel_pipeline.sql_models import run_model
+from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.unified import accept_reservations, record_sync
-from hotel_pipeline.warehouse import Warehouse
 
 #: The frozen clock's business date (2016-07-31, Lisbon) and the snapshot dates the helper writes.
 TODAY = date(2016, 7, 31)

@@ -7,10 +7,10 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from hotel_pipeline.clock import Clock
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.quality import checks
 from hotel_pipeline.defs.quality.definitions import defs as quality_defs
-from hotel_pipeline.warehouse import Warehouse
 from hotel_pipeline_tests.quality.helpers import (
     SNAPSHOT_DATES,
     TODAY,

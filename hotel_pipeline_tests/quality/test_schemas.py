@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from hotel_pipeline.dataset import MEAL_PLANS, load_history
-from hotel_pipeline.schemas import (
+from hotel_pipeline.core.schemas import (
     DailyMetrics,
     PacingSnapshots,
     Reservations,
@@ -18,7 +17,8 @@ from hotel_pipeline.schemas import (
     validate_frame,
     zero_guest_bookings,
 )
-from hotel_pipeline.schemas import reservations as reservations_schema
+from hotel_pipeline.core.schemas import reservations as reservations_schema
+from hotel_pipeline.sources.csv.dataset import MEAL_PLANS, load_history
 from hotel_pipeline_tests.quality.helpers import sample_reservations
 
 SYNCED = datetime(2016, 7, 31, 2, 0)

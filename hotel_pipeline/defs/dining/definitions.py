@@ -15,20 +15,22 @@ import json
 from datetime import datetime, timedelta
 
 import dagster as dg
+
+from hotel_pipeline.core.portfolio import Portfolio
 import polars as pl
 from pydantic import Field
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.dining import sandbox as sb
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events
 from hotel_pipeline.dining.client import ResyClient
-from hotel_pipeline.dining.market import generate_market, simulate
 from hotel_pipeline.dining.platform import DiningPlatform
 from hotel_pipeline.dining.schemas import failures
-from hotel_pipeline.dining.simulate import poll_round_http
 from hotel_pipeline.dining.store import apply_polls
-from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.workshop.dining import sandbox as sb
+from hotel_pipeline.workshop.dining.market import generate_market, simulate
+from hotel_pipeline.workshop.dining.simulate import poll_round_http
 
 POLL_INTERVAL_S = 60
 
@@ -172,10 +174,13 @@ dining_metrics_job = dg.define_asset_job(
 dining_metrics_schedule = dg.ScheduleDefinition(job=dining_metrics_job, cron_schedule="5 * * * *",
                                                 default_status=dg.DefaultScheduleStatus.STOPPED)
 
-defs = dg.Definitions(
-    assets=[slot_events, alert_events],
-    asset_checks=checks,
-    sensors=[dining_poll_sensor, dining_alert_inbox_sensor],
-    schedules=[dining_metrics_schedule],
-    jobs=[dining_metrics_job],
-)
+
+def build_defs(portfolio: Portfolio) -> dg.Definitions:
+    """This domain's Dagster objects for ``portfolio``."""
+    return dg.Definitions(
+        assets=[slot_events, alert_events],
+        asset_checks=checks,
+        sensors=[dining_poll_sensor, dining_alert_inbox_sensor],
+        schedules=[dining_metrics_schedule],
+        jobs=[dining_metrics_job],
+    )

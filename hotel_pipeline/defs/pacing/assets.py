@@ -10,12 +10,12 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.defs.pacing.recorder import take_snapshots
-from hotel_pipeline.partitions import HOTELS_PARTITIONS, snapshot_partitions
-from hotel_pipeline.portfolio import Portfolio, current_portfolio
-from hotel_pipeline.sql_models import column_schema, model
-from hotel_pipeline.warehouse import WAREHOUSE_POOL, Tx, Warehouse, spec
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.partitions import HOTELS_PARTITIONS, snapshot_partitions
+from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
+from hotel_pipeline.core.sql_models import column_schema, model
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Tx, Warehouse, spec
+from hotel_pipeline.pacing.recorder import take_snapshots
 
 HOTELS = spec(
     "hotels",

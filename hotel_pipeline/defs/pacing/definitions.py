@@ -2,12 +2,15 @@
 
 import dagster as dg
 
+from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.defs.pacing.assets import hotels, pacing_snapshots
 from hotel_pipeline.defs.pacing.schedules import nightly_job, reconstruct_job, recorder_schedules
-from hotel_pipeline.portfolio import current_portfolio
 
-defs = dg.Definitions(
-    assets=[hotels, pacing_snapshots],
-    jobs=[nightly_job, reconstruct_job],
-    schedules=recorder_schedules(current_portfolio()),
-)
+
+def build_defs(portfolio: Portfolio) -> dg.Definitions:
+    """This domain's Dagster objects for ``portfolio``."""
+    return dg.Definitions(
+        assets=[hotels, pacing_snapshots],
+        jobs=[nightly_job, reconstruct_job],
+        schedules=recorder_schedules(portfolio),
+    )

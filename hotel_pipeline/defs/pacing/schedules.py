@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from hotel_pipeline.portfolio import Portfolio
+from hotel_pipeline.core.portfolio import Portfolio
 
 nightly_job = dg.define_asset_job(
     "nightly_pacing_job",

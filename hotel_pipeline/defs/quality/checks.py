@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from hotel_pipeline.schemas import (
+from hotel_pipeline.core.schemas import (
     ADR_CEILING,
     ADR_FLOOR,
     HORIZON_DAYS,
@@ -35,11 +35,11 @@ from hotel_pipeline.schemas import (
     validate_frame,
     zero_guest_bookings,
 )
-from hotel_pipeline.schemas import daily_metrics as daily_metrics_schema
-from hotel_pipeline.schemas import pacing_snapshots as pacing_snapshots_schema
-from hotel_pipeline.schemas import pickup as pickup_schema
-from hotel_pipeline.schemas import reservations as reservations_schema
-from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse, identifier
+from hotel_pipeline.core.schemas import daily_metrics as daily_metrics_schema
+from hotel_pipeline.core.schemas import pacing_snapshots as pacing_snapshots_schema
+from hotel_pipeline.core.schemas import pickup as pickup_schema
+from hotel_pipeline.core.schemas import reservations as reservations_schema
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse, identifier
 
 #: Columns shown for a failing or flagged reservation: enough to find it in the source and see the problem.
 RESERVATION_COLUMNS = [

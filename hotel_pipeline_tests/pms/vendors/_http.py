@@ -15,12 +15,12 @@ from typing import Any
 
 import polars as pl
 
-from hotel_pipeline.connectors.base import Normalised, PmsConnector, Window
-from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.portfolio import Hotel, Source
-from hotel_pipeline.sandbox.pms.faults import Faults
-from hotel_pipeline.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
-from hotel_pipeline.sandbox.pms.world import World
+from hotel_pipeline.core.portfolio import Hotel, Source
+from hotel_pipeline.sources.pms.base import Normalised, PmsConnector, Window
+from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.workshop.sandbox.pms.faults import Faults
+from hotel_pipeline.workshop.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
+from hotel_pipeline.workshop.sandbox.pms.world import World
 
 HOTEL = Hotel(id="H1", name="Resort", timezone="Europe/Lisbon", currency="EUR", capacity=200)
 ARRIVAL_FROM = date(2016, 1, 1)

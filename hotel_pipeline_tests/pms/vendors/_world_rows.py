@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from hotel_pipeline.dataset import MEAL_PLANS, load_history, state_as_of
+from hotel_pipeline.sources.csv.dataset import MEAL_PLANS, load_history, state_as_of
 
 TIMEZONE = "Europe/Lisbon"
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.connectors.errors import ConnectorError
-from hotel_pipeline.connectors.extract import current_status, rebuild_from_raw
-from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.connectors.raw import iter_raw
-from hotel_pipeline.sandbox.pms.faults import Faults
-from hotel_pipeline.warehouse import Warehouse
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.pms.errors import ConnectorError
+from hotel_pipeline.sources.pms.extract import current_status, rebuild_from_raw
+from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.sources.pms.raw import iter_raw
+from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline_tests.pms.helpers import (
     FAULT_MIX,
     NOW,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hotel_pipeline.connectors import opera as connector
-from hotel_pipeline.sandbox.pms.vendors import opera as sandbox
+from hotel_pipeline.sources.pms import opera as connector
+from hotel_pipeline.workshop.sandbox.pms.vendors import opera as sandbox
 from hotel_pipeline_tests.pms.vendors._world_rows import TIMEZONE, expected, sample_rows
 
 ROWS = sample_rows()
@@ -58,7 +58,7 @@ def test_unknown_status_is_an_error() -> None:
 
 
 # -- through real HTTP on loopback ---------------------------------------------------------------------------------
-from hotel_pipeline.connectors.base import Window  # noqa: E402
+from hotel_pipeline.sources.pms.base import Window  # noqa: E402
 from hotel_pipeline_tests.pms.vendors import _http as h  # noqa: E402
 
 CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "opera-appkey-91c2"}

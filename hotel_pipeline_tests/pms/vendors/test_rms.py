@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from hotel_pipeline.connectors import rms as connector
-from hotel_pipeline.connectors.errors import AuthError
-from hotel_pipeline.sandbox.pms.vendors import rms as sandbox
+from hotel_pipeline.sources.pms import rms as connector
+from hotel_pipeline.sources.pms.errors import AuthError
+from hotel_pipeline.workshop.sandbox.pms.vendors import rms as sandbox
 from hotel_pipeline_tests.pms.vendors._world_rows import TIMEZONE, expected, sample_rows
 
 ROWS = sample_rows()

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hotel_pipeline.connectors import stayntouch as connector
-from hotel_pipeline.sandbox.pms.vendors import stayntouch as sandbox
+from hotel_pipeline.sources.pms import stayntouch as connector
+from hotel_pipeline.workshop.sandbox.pms.vendors import stayntouch as sandbox
 from hotel_pipeline_tests.pms.vendors._world_rows import TIMEZONE, expected, sample_rows
 
 ROWS = sample_rows()

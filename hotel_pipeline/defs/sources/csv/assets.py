@@ -7,12 +7,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.defs.sources.csv.importer import import_file
-from hotel_pipeline.defs.sources.csv.parsing import FileRejected
-from hotel_pipeline.portfolio import current_portfolio
-from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.parsing import FileRejected
 
 INBOX_PATTERNS = ("*.csv", "*.csv.gz")
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from hotel_pipeline import settings
-from hotel_pipeline.clock import Clock
-from hotel_pipeline.connectors import connector_classes
-from hotel_pipeline.connectors.errors import ConnectorError
-from hotel_pipeline.connectors.extract import record_failure, run_extract
-from hotel_pipeline.connectors.http import RetryPolicy
-from hotel_pipeline.partitions import HOTELS_PARTITIONS
-from hotel_pipeline.portfolio import Hotel, current_portfolio
-from hotel_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.partitions import HOTELS_PARTITIONS
+from hotel_pipeline.core.portfolio import Hotel, current_portfolio
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.sources.pms import connector_classes
+from hotel_pipeline.sources.pms.errors import ConnectorError
+from hotel_pipeline.sources.pms.extract import record_failure, run_extract
+from hotel_pipeline.sources.pms.http import RetryPolicy
 
 PMS_EXTRACT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2),
                                                        warn_window=timedelta(minutes=45))

@@ -1,0 +1,125 @@
+"""The portfolio: which hotels the pipeline runs for, and where each hotel's data comes from.
+
+Loaded from the YAML named by ``HOTEL_PIPELINE_CONFIG``. Hotels become the ``hotels`` dynamic partition set in Dagster.
+Credentials never appear here: a source names the *environment variables* that hold them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from hotel_pipeline.core import settings
+
+
+class PortfolioError(ValueError):
+    """The portfolio file is missing or says something the pipeline cannot run with."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One way a hotel's reservations reach the pipeline (``csv`` exports, or a PMS API such as ``mews``)."""
+
+    type: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.options.get("name", self.type))
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class Hotel:
+    id: str
+    name: str
+    timezone: str
+    currency: str
+    capacity: int
+    sources: tuple[Source, ...] = ()
+    #: How old the latest successful sync may be (hours) for the 03:00 recorder to trust it.
+    sync_max_age_hours: float = 30.0
+
+    def source(self, source_type: str) -> Source | None:
+        return next((s for s in self.sources if s.type == source_type), None)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    hotels: tuple[Hotel, ...]
+    path: Path | None = None
+    #: Column mappings of legacy CSV layouts by name (``csv_mappings:`` in the YAML); see defs/sources/csv.
+    csv_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def hotel(self, hotel_id: str) -> Hotel:
+        for hotel in self.hotels:
+            if hotel.id == hotel_id:
+                return hotel
+        raise KeyError(f"hotel {hotel_id!r} is not in the portfolio {self.path}")
+
+    @property
+    def hotel_ids(self) -> list[str]:
+        return [h.id for h in self.hotels]
+
+    @property
+    def timezones(self) -> list[str]:
+        return sorted({h.timezone for h in self.hotels})
+
+
+def _hotel(raw: dict[str, Any], where: str) -> Hotel:
+    missing = [k for k in ("id", "name", "timezone", "currency", "capacity") if k not in raw]
+    if missing:
+        raise PortfolioError(f"{where}: hotel is missing {', '.join(missing)}")
+    try:
+        ZoneInfo(str(raw["timezone"]))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PortfolioError(f"{where}: {raw['timezone']!r} is not an IANA time zone") from exc
+    capacity = int(raw["capacity"])
+    if capacity <= 0:
+        raise PortfolioError(f"{where}: capacity must be a positive number of rooms")
+    sources = []
+    for s in raw.get("sources") or []:
+        if "type" not in s:
+            raise PortfolioError(f"{where}: every source needs a type")
+        sources.append(Source(type=str(s["type"]), options={k: v for k, v in s.items() if k != "type"}))
+    return Hotel(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        timezone=str(raw["timezone"]),
+        currency=str(raw["currency"]),
+        capacity=capacity,
+        sources=tuple(sources),
+        sync_max_age_hours=float(raw.get("sync_max_age_hours", 30.0)),
+    )
+
+
+def parse_portfolio(data: dict[str, Any], path: Path | None = None) -> Portfolio:
+    where = str(path or "portfolio")
+    hotels = tuple(_hotel(h, f"{where} hotel #{i + 1}") for i, h in enumerate(data.get("hotels") or []))
+    if not hotels:
+        raise PortfolioError(f"{where}: no hotels")
+    ids = [h.id for h in hotels]
+    if len(set(ids)) != len(ids):
+        raise PortfolioError(f"{where}: hotel ids must be unique, got {ids}")
+    return Portfolio(hotels=hotels, path=path, csv_mappings=dict(data.get("csv_mappings") or {}))
+
+
+def load_portfolio(path: Path | None = None) -> Portfolio:
+    """Read and validate the portfolio YAML (default: ``HOTEL_PIPELINE_CONFIG``)."""
+    path = path or settings.portfolio_path()
+    if not path.exists():
+        raise PortfolioError(f"portfolio file {path} does not exist (set HOTEL_PIPELINE_CONFIG)")
+    return parse_portfolio(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path)
+
+
+@cache
+def current_portfolio() -> Portfolio:
+    """The portfolio of this process, read once (definitions are built from it at load time)."""
+    return load_portfolio()

@@ -1,0 +1,168 @@
+"""The warehouse resource: one ConfigurableResource, two backends (DuckDB file or Postgres) chosen by URL.
+
+Everything the pipeline reads or writes goes through it, as polars frames and SQL with ``:name`` bind parameters
+(never formatted values). Writes happen inside ``transaction()``: they land whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from pydantic import Field, PrivateAttr
+
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.warehouse.duckdb_backend import DuckDBBackend
+from hotel_pipeline.core.warehouse.postgres_backend import PostgresBackend
+from hotel_pipeline.core.warehouse.tables import TableSpec, identifier
+
+Backend = DuckDBBackend | PostgresBackend
+
+#: Dagster concurrency pool of every asset that writes the warehouse (DuckDB allows one writer).
+WAREHOUSE_POOL = "warehouse_writes"
+#: Advisory lock id (Postgres) under which tables are created.
+DDL_LOCK_KEY = 7_311_204_001
+
+
+def duckdb_path(url: str) -> Path:
+    """``duckdb:///data/x.duckdb`` is relative to the repository root; ``duckdb:////abs/x.duckdb`` is absolute."""
+    rest = url.removeprefix("duckdb:///")
+    path = Path(rest)
+    return path if path.is_absolute() else settings.REPO_ROOT / path
+
+
+def make_backend(url: str, busy_timeout_seconds: float) -> Backend:
+    if url.startswith("duckdb:///"):
+        return DuckDBBackend(duckdb_path(url), busy_timeout_seconds)
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return PostgresBackend(url)
+    raise ValueError("HOTEL_WAREHOUSE_URL must start with duckdb:/// or postgresql://")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and metadata."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+class Tx:
+    """One open transaction: every statement and frame written through it commits together."""
+
+    def __init__(self, backend: Backend, con: Any) -> None:
+        self.backend = backend
+        self.con = con
+        self.dialect = backend.dialect
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        return self.backend.query(self.con, sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        return self.backend.execute(self.con, sql, params)
+
+    def insert_frame(self, table: str, frame: pl.DataFrame) -> int:
+        return self.backend.insert_frame(self.con, identifier(table), frame)
+
+    def table_exists(self, table: str) -> bool:
+        return self.backend.table_exists(self.con, table)
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        """Create the table if it is missing; safe when several runs create it at the same moment."""
+        if self.table_exists(spec.name):
+            return
+        self.lock_ddl()
+        self.execute(spec.ddl(self.dialect))
+
+    def lock_ddl(self) -> None:
+        """Serialise schema changes until this transaction ends.
+
+        Postgres' CREATE TABLE IF NOT EXISTS is not safe against a concurrent identical CREATE (the catalog's unique
+        index fails the second one), so first-time creation takes a transaction-scoped advisory lock; steady-state
+        writes never reach it. DuckDB writers are already serialised by the writer lock.
+        """
+        if self.dialect == "postgres":
+            self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": DDL_LOCK_KEY})
+
+    def temp_table(self, name: str, frame: pl.DataFrame, spec: TableSpec | None = None) -> str:
+        """A temporary table holding ``frame`` for this transaction's joins (dropped at commit on Postgres)."""
+        from hotel_pipeline.core.warehouse.tables import Column, portable_type
+
+        spec = spec or TableSpec(name, tuple(Column(c, portable_type(t)) for c, t in frame.schema.items()))
+        ddl = spec.ddl(self.dialect, name=name, if_not_exists=False)
+        temp = ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
+        if self.dialect == "postgres":
+            temp += " ON COMMIT DROP"
+        self.execute(f"DROP TABLE IF EXISTS {identifier(name)}")
+        self.execute(temp)
+        self.insert_frame(name, frame)
+        return name
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB or Postgres warehouse named by ``HOTEL_WAREHOUSE_URL``."""
+
+    url: str = Field(default_factory=settings.warehouse_url, description="duckdb:///path or postgresql://...")
+    busy_timeout_seconds: float = Field(
+        default=120.0, description="How long to wait for a DuckDB file held by another process before failing."
+    )
+    _backend: Backend | None = PrivateAttr(default=None)
+
+    @cached_property
+    def _cached_backend(self) -> Backend:
+        return make_backend(self.url, self.busy_timeout_seconds)
+
+    @property
+    def backend(self) -> Backend:
+        return self._cached_backend
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """All-or-nothing: commits when the block ends, rolls back on any exception (or a killed process)."""
+        with self.backend.connection(write=True) as con:
+            self.backend.begin(con)
+            try:
+                yield Tx(self.backend, con)
+            except BaseException:
+                self.backend.rollback(con)
+                raise
+            self.backend.commit(con)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        with self.backend.connection(write=False) as con:
+            return self.backend.query(con, sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        with self.transaction() as tx:
+            return tx.execute(sql, params)
+
+    def table_exists(self, table: str) -> bool:
+        with self.backend.connection(write=False) as con:
+            return self.backend.table_exists(con, table)
+
+    def read_table(self, table: str, order_by: str | None = None) -> pl.DataFrame:
+        """A whole table (ordered, for comparisons), or an empty frame if it does not exist yet."""
+        if not self.table_exists(table):
+            return pl.DataFrame()
+        order = f" ORDER BY {order_by}" if order_by else ""
+        return self.query(f"SELECT * FROM {identifier(table)}{order}")  # noqa: S608 - identifier only
+
+    def ensure_tables(self, *specs: TableSpec) -> None:
+        with self.transaction() as tx:
+            for spec in specs:
+                tx.ensure_table(spec)

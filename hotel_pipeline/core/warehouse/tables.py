@@ -1,0 +1,124 @@
+"""Declared table shapes: one portable column type vocabulary for DuckDB and Postgres.
+
+Tables that the pipeline writes from Python are declared here with explicit types (so both engines hold identical
+columns); tables built by SQL models declare theirs in the model header (see ``hotel_pipeline.core.sql_models``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Portable type name -> (DuckDB, Postgres) spelling.
+TYPES = {
+    "VARCHAR": ("VARCHAR", "TEXT"),
+    "INTEGER": ("INTEGER", "INTEGER"),
+    "BIGINT": ("BIGINT", "BIGINT"),
+    "DOUBLE": ("DOUBLE", "DOUBLE PRECISION"),
+    "DATE": ("DATE", "DATE"),
+    "TIMESTAMP": ("TIMESTAMP", "TIMESTAMP"),
+    "BOOLEAN": ("BOOLEAN", "BOOLEAN"),
+}
+
+POLARS_TYPES = {
+    "VARCHAR": pl.String,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "DOUBLE": pl.Float64,
+    "DATE": pl.Date,
+    "TIMESTAMP": pl.Datetime("us"),
+    "BOOLEAN": pl.Boolean,
+}
+
+
+def identifier(name: str) -> str:
+    """Validate a table or column name before it is written into SQL text (values always go as bind parameters)."""
+    if not IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def portable_type(dtype: pl.DataType) -> str:
+    """The portable column type that holds a polars dtype (for temporary tables made from frames)."""
+    if dtype == pl.String or dtype == pl.Null or dtype == pl.Categorical:
+        return "VARCHAR"
+    if dtype in (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16):
+        return "INTEGER"
+    if dtype.is_integer():
+        return "BIGINT"
+    if dtype.is_float():
+        return "DOUBLE"
+    if dtype == pl.Date:
+        return "DATE"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP"
+    if dtype == pl.Boolean:
+        return "BOOLEAN"
+    raise TypeError(f"no warehouse column type for polars dtype {dtype}")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str = ""
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        identifier(self.name)
+        if self.type not in TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(TYPES)}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    doc: str = ""
+    grain: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self, dialect: str, name: str | None = None, if_not_exists: bool = True) -> str:
+        index = 0 if dialect == "duckdb" else 1
+        cols = [
+            f"{c.name} {TYPES[c.type][index]}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
+        ]
+        if self.primary_key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        exists = "IF NOT EXISTS " if if_not_exists else ""
+        return f"CREATE TABLE {exists}{identifier(name or self.name)} ({', '.join(cols)})"
+
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        return {c.name: POLARS_TYPES[c.type] for c in self.columns}
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The frame's columns in table order, cast to the table's types (missing nullable columns become null)."""
+        exprs = []
+        for c in self.columns:
+            dtype = POLARS_TYPES[c.type]
+            if c.name in frame.columns:
+                exprs.append(pl.col(c.name).cast(dtype))
+            else:
+                exprs.append(pl.lit(None, dtype=dtype).alias(c.name))
+        return frame.select(exprs)
+
+
+def spec(name: str, columns: list[tuple[str, str, str]], primary_key: tuple[str, ...] = (), doc: str = "",
+         grain: str = "", not_null: tuple[str, ...] = ()) -> TableSpec:
+    """Shorthand: ``columns`` as (name, type, doc) triples."""
+    return TableSpec(
+        name=name,
+        columns=tuple(Column(n, t, d, nullable=n not in not_null and n not in primary_key) for n, t, d in columns),
+        primary_key=primary_key,
+        doc=doc,
+        grain=grain,
+    )

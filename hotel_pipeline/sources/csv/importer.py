@@ -1,0 +1,199 @@
+"""Import one legacy CSV export, exactly once: a content ledger makes a re-delivered file a no-op.
+
+One transaction holds everything a file changes: accepted reservation versions, its quarantine rows, its ledger
+entry and the hotels' ``integration_status`` (the "cursor" of this source: covered_through). A crash anywhere leaves
+none of it. A rejected file records a failed sync for the hotels it belongs to (so the 03:00 recorder skips them)
+and raises ``FileRejected`` with the one clear message.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.warehouse import Warehouse, spec
+from hotel_pipeline.sources.csv.parsing import (
+    CsvMapping,
+    FileRejected,
+    as_of_from_name,
+    parse_file,
+    quarantine_frame,
+)
+from hotel_pipeline.unified import accept_reservations, quarantine_rows, record_sync
+
+IMPORT_LEDGER = spec(
+    "import_ledger",
+    [
+        ("file_sha256", "VARCHAR", "digest of the file's bytes: the identity of a delivery"),
+        ("file_name", "VARCHAR", "name the file arrived under"),
+        ("as_of_date", "DATE", "business date the export is as of"),
+        ("hotel_ids", "VARCHAR", "hotels the file holds, comma-separated"),
+        ("imported_at", "TIMESTAMP", "when it was processed (clock, UTC)"),
+        ("outcome", "VARCHAR", "loaded or rejected"),
+        ("reason", "VARCHAR", "why a file was rejected"),
+        ("rows_read", "BIGINT", "data rows read"),
+        ("rows_loaded", "BIGINT", "rows that passed validation"),
+        ("rows_quarantined", "BIGINT", "rows sent to quarantine (read = loaded + quarantined)"),
+        ("versions_new", "BIGINT", "reservations seen for the first time"),
+        ("versions_changed", "BIGINT", "reservations whose content changed (new version)"),
+        ("versions_unchanged", "BIGINT", "rows equal to the current version"),
+        ("versions_stale", "BIGINT", "rows older than the current version (ignored)"),
+        ("raw_path", "VARCHAR", "copy of the file in the immutable raw zone"),
+    ],
+    primary_key=("file_sha256",),
+    doc="One row per distinct file content delivered to the CSV inbox.",
+    grain="file_sha256",
+)
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    file_sha256: str
+    outcome: str  # loaded | duplicate | rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    as_of: str | None = None
+    hotel_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def as_metadata(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def file_digest(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def hotels_for_file(portfolio: Portfolio, file_name: str) -> list[str]:
+    """Hotels whose csv source claims this file name (``file_glob``): who is charged when a file is rejected."""
+    return [
+        h.id for h in portfolio.hotels for s in h.sources
+        if s.type == "csv" and fnmatch.fnmatch(file_name, str(s.option("file_glob", "*")))
+    ]
+
+
+def land_raw(payload: bytes, digest: str, file_name: str, hotel: str, day: str) -> Path:
+    """Copy the delivery into the raw zone once (never rewritten): raw/csv/<hotel>/<yyyy>/<mm>/<dd>/<sha>-<name>."""
+    yyyy, mm, dd = day.split("-")
+    target = settings.raw_dir() / "csv" / hotel / yyyy / mm / dd / f"{digest[:16]}-{file_name}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(payload)
+        tmp.replace(target)
+    return target
+
+
+def end_of_business_day(day, timezone: str) -> datetime:
+    """An export as of business date E describes the state at the end of E (hotel-local), as naive UTC."""
+    local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: Clock,
+                mapping_name: str = "hotel_bookings") -> ImportReport:
+    """Import one file (idempotent by content). Raises ``FileRejected`` for a file of the wrong layout."""
+    payload = path.read_bytes()
+    digest = file_digest(payload)
+    now = clock.now_naive_utc()
+    warehouse.ensure_tables(IMPORT_LEDGER)
+    seen = warehouse.query(
+        "SELECT as_of_date, hotel_ids FROM import_ledger WHERE file_sha256 = :d AND outcome = 'loaded'", {"d": digest}
+    )
+    if seen.height:
+        # Same content, nothing to load. But an unchanged export of a *later* business date still proves the hotel's
+        # data is complete through that date, so the sync advances (else the recorder would skip a quiet hotel).
+        named = as_of_from_name(path.name)
+        ledger_as_of, ledger_hotels = seen.row(0)
+        hotels = [h for h in (ledger_hotels or "").split(",") if h] or hotels_for_file(portfolio, path.name)
+        if named is not None and (ledger_as_of is None or named > ledger_as_of):
+            with warehouse.transaction() as tx:
+                for hotel_id in hotels:
+                    _mark_synced(tx, portfolio, hotel_id, named, digest, now, records=0)
+        return ImportReport(path.name, digest, "duplicate", as_of=named.isoformat() if named else None,
+                            hotel_ids=hotels)
+    try:
+        parsed = parse_file(payload, path.name, CsvMapping.from_portfolio(portfolio, mapping_name))
+    except FileRejected as exc:
+        _record_rejection(warehouse, path.name, digest, str(exc), hotels_for_file(portfolio, path.name), now)
+        raise
+    as_of = parsed.as_of or clock.business_date(portfolio.hotels[0].timezone)
+    raw_hotel = parsed.hotel_ids[0] if len(parsed.hotel_ids) == 1 else "mixed"
+    raw_path = land_raw(payload, digest, path.name, raw_hotel, as_of.isoformat())
+    report = ImportReport(path.name, digest, "loaded", rows_read=parsed.rows_read, rows_loaded=parsed.valid.height,
+                          rows_quarantined=len(parsed.quarantined), as_of=as_of.isoformat(),
+                          hotel_ids=parsed.hotel_ids)
+    with warehouse.transaction() as tx:
+        for hotel_id in parsed.hotel_ids:
+            hotel = portfolio.hotel(hotel_id)
+            rows = parsed.valid.filter(pl.col("hotel_id") == hotel_id).drop("_line")
+            result = accept_reservations(
+                tx, rows, source_as_of=end_of_business_day(as_of, hotel.timezone), synced_at=now, batch_id=digest
+            )
+            report.new += result.new
+            report.changed += result.changed
+            report.unchanged += result.unchanged
+            report.stale += result.stale
+            _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height)
+        if not parsed.hotel_ids:
+            # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to.
+            report.hotel_ids = hotels_for_file(portfolio, path.name)
+            for hotel_id in report.hotel_ids:
+                _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=0)
+        quarantine_rows(tx, quarantine_frame(parsed, path.name, now), batch_id=digest)
+        _write_ledger(tx, report, digest, now, str(raw_path.relative_to(settings.data_dir())))
+    return report
+
+
+def _mark_synced(tx, portfolio: Portfolio, hotel_id: str, as_of: date, digest: str, now: datetime,
+                 records: int) -> None:
+    """A successful csv sync of ``hotel_id`` through ``as_of`` (covered_through never moves backwards)."""
+    hotel = portfolio.hotel(hotel_id)
+    previous = tx.query(
+        "SELECT covered_through FROM integration_status WHERE hotel_id = :h AND source = 'csv'", {"h": hotel_id}
+    ) if tx.table_exists("integration_status") else pl.DataFrame()
+    covered = max([as_of] + [d for d in (previous["covered_through"].to_list() if previous.height else []) if d])
+    record_sync(tx, {
+        "hotel_id": hotel_id, "source": "csv", "last_attempt_at": now, "last_success_at": now,
+        "last_status": "ok", "covered_through": covered, "cursor": f"{as_of.isoformat()}:{digest[:16]}",
+        "records_fetched": records, "pages": 1, "retries": 0, "throttle_waits": 0, "errors": 0, "last_error": None,
+        "lag_seconds": (now - end_of_business_day(as_of, hotel.timezone)).total_seconds(),
+    })
+
+
+def _write_ledger(tx, report: ImportReport, digest: str, now: datetime, raw_path: str | None) -> None:
+    tx.ensure_table(IMPORT_LEDGER)
+    tx.execute("DELETE FROM import_ledger WHERE file_sha256 = :d", {"d": digest})
+    tx.insert_frame("import_ledger", IMPORT_LEDGER.conform(pl.DataFrame([{
+        "file_sha256": digest, "file_name": report.file_name,
+        "as_of_date": date.fromisoformat(report.as_of) if report.as_of else None, "hotel_ids": ",".join(report.hotel_ids), "imported_at": now,
+        "outcome": "loaded" if report.outcome == "loaded" else "rejected", "reason": report.reason,
+        "rows_read": report.rows_read, "rows_loaded": report.rows_loaded, "rows_quarantined": report.rows_quarantined,
+        "versions_new": report.new, "versions_changed": report.changed, "versions_unchanged": report.unchanged,
+        "versions_stale": report.stale, "raw_path": raw_path,
+    }], infer_schema_length=None)))
+
+
+def _record_rejection(warehouse: Warehouse, name: str, digest: str, reason: str, hotel_ids: list[str],
+                      now: datetime) -> None:
+    report = ImportReport(name, digest, "rejected", reason=reason, hotel_ids=hotel_ids)
+    with warehouse.transaction() as tx:
+        _write_ledger(tx, report, digest, now, None)
+        for hotel_id in hotel_ids:
+            record_sync(tx, {"hotel_id": hotel_id, "source": "csv", "last_attempt_at": now, "last_status": "failed",
+                             "errors": 1, "last_error": reason[:500]})

@@ -1,0 +1,426 @@
+"""Legacy CSV exports to the unified model: decode, split, map by a configurable column mapping, validate with pandera.
+
+Two kinds of failure, kept apart on purpose:
+- the *file* is not a CSV of the expected layout (empty, not UTF-8, wrong delimiter, missing or duplicated columns,
+  broken quoting, bad gzip): ``FileRejected`` with one clear message, and nothing of it loads;
+- a *row* is wrong (bad date, negative nights, unknown hotel, wrong field count, huge field ...): it goes to the
+  quarantine with its line and reason, and the other rows load. ``rows_read = rows_valid + rows_quarantined`` always.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.sources.csv.dataset import HOTEL_BOOKINGS_COLUMNS, MEAL_PLANS, MONTHS, stay_expressions
+
+#: Columns a layout must provide (canonical names); the rest of the hotel_bookings columns are optional.
+REQUIRED_COLUMNS = [
+    "hotel", "is_canceled", "lead_time", "arrival_date_year", "arrival_date_month", "arrival_date_day_of_month",
+    "stays_in_weekend_nights", "stays_in_week_nights", "adults", "children", "babies", "meal",
+    "distribution_channel", "reserved_room_type", "adr", "reservation_status", "reservation_status_date",
+]
+#: Longest field a row may carry; a longer one is a corrupt row, not data.
+MAX_FIELD_CHARS = 1000
+_AS_OF_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+class FileRejected(ValueError):
+    """The file as a whole is not a CSV of the expected layout; nothing of it is loaded."""
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    """How one legacy layout names the canonical hotel_bookings columns, and which hotel each hotel value means."""
+
+    name: str
+    columns: dict[str, str]
+    delimiter: str
+    hotel_values: dict[str, str]
+    currencies: dict[str, str]
+
+    @classmethod
+    def from_portfolio(cls, portfolio: Portfolio, name: str = "hotel_bookings") -> CsvMapping:
+        raw = portfolio.csv_mappings.get(name, {}) if name in portfolio.csv_mappings else {}
+        if name != "hotel_bookings" and not raw:
+            raise FileRejected(f"no csv mapping named {name!r} in the portfolio")
+        hotel_values = {}
+        for hotel in portfolio.hotels:
+            for src in hotel.sources:
+                if src.type == "csv" and src.option("mapping", "hotel_bookings") == name:
+                    hotel_values[str(src.option("hotel_value", hotel.name))] = hotel.id
+        return cls(
+            name=name,
+            columns=dict(raw.get("columns") or {}),
+            delimiter=str(raw.get("delimiter", ",")),
+            hotel_values=hotel_values,
+            currencies={h.id: h.currency for h in portfolio.hotels},
+        )
+
+
+class CsvBookingRow(pa.DataFrameModel):
+    """Hard validation of one mapped row: a failure quarantines the row."""
+
+    hotel_id: str = pa.Field(nullable=False)
+    arrival_date: date = pa.Field(nullable=False)
+    nights: int = pa.Field(nullable=False, ge=0)
+    lead_time: int = pa.Field(nullable=False, ge=0)
+    booked_on: date = pa.Field(nullable=False)
+    status: str = pa.Field(nullable=False)
+    status_date: date = pa.Field(nullable=False)
+    adults: int = pa.Field(nullable=False, ge=0)
+    children: int = pa.Field(nullable=True, ge=0)
+    babies: int = pa.Field(nullable=False, ge=0)
+    adr: float = pa.Field(nullable=False)
+    is_canceled: int = pa.Field(nullable=False, isin=[0, 1])
+    canceled_matches_status: bool = pa.Field(nullable=False, isin=[True])
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+#: A readable reason per failed (column, check).
+_REASONS = {
+    "hotel_id": "unknown hotel {raw[hotel]!r}",
+    "arrival_date": "arrival date {raw[arrival_date_year]}-{raw[arrival_date_month]}-{raw[arrival_date_day_of_month]} is not a date",
+    "nights": "nights must be a whole number >= 0 (weekend {raw[stays_in_weekend_nights]!r}, week {raw[stays_in_week_nights]!r})",
+    "lead_time": "lead_time {raw[lead_time]!r} must be a whole number >= 0",
+    "booked_on": "booking date (arrival - lead_time) cannot be computed",
+    "status": "unknown reservation_status {raw[reservation_status]!r}",
+    "status_date": "reservation_status_date {raw[reservation_status_date]!r} is not a YYYY-MM-DD date",
+    "adults": "adults {raw[adults]!r} must be a whole number >= 0",
+    "children": "children {raw[children]!r} must be a whole number >= 0 or NA",
+    "babies": "babies {raw[babies]!r} must be a whole number >= 0",
+    "adr": "adr {raw[adr]!r} is not a number",
+    "is_canceled": "is_canceled {raw[is_canceled]!r} must be 0 or 1",
+    "canceled_matches_status": "is_canceled {raw[is_canceled]!r} contradicts reservation_status {raw[reservation_status]!r}",
+}
+
+
+@dataclass
+class ParsedFile:
+    """The outcome of parsing one file: valid unified rows, quarantined rows, and the counts that reconcile."""
+
+    valid: pl.DataFrame
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    rows_read: int = 0
+    as_of: date | None = None
+    hotel_ids: list[str] = field(default_factory=list)
+
+
+def decode(payload: bytes, name: str) -> str:
+    """Bytes to text: gunzip if compressed, UTF-8 (a BOM is accepted), else a clear rejection."""
+    if payload[:2] == b"\x1f\x8b":
+        try:
+            payload = gzip.decompress(payload)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileRejected(f"{name}: not a valid gzip file ({exc})") from exc
+    if not payload.strip():
+        raise FileRejected(f"{name}: empty file")
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = payload[: exc.start].count(b"\n") + 1
+        raise FileRejected(
+            f"{name}: not UTF-8 text (byte 0x{payload[exc.start]:02x} on line {line}); re-export as UTF-8"
+        ) from exc
+
+
+def _header(header: list[str], mapping: CsvMapping, name: str) -> dict[str, int]:
+    cleaned = [h.strip() for h in header]
+    if len(cleaned) == 1:
+        for other in (";", "\t", "|"):
+            if other != mapping.delimiter and other in cleaned[0]:
+                raise FileRejected(
+                    f"{name}: wrong delimiter: expected {mapping.delimiter!r} but the header is {other!r}-separated"
+                )
+    duplicates = sorted({h for h in cleaned if cleaned.count(h) > 1})
+    if duplicates:
+        raise FileRejected(f"{name}: duplicated column names {duplicates}")
+    positions = {h: i for i, h in enumerate(cleaned)}
+    resolved: dict[str, int] = {}
+    for canonical in HOTEL_BOOKINGS_COLUMNS + ["booking_ref"]:
+        column = mapping.columns.get(canonical, canonical)
+        if column in positions:
+            resolved[canonical] = positions[column]
+    missing = [c for c in REQUIRED_COLUMNS if c not in resolved]
+    if missing:
+        shown = [mapping.columns.get(c, c) for c in missing]
+        raise FileRejected(f"{name}: not the {mapping.name!r} layout: missing columns {shown}")
+    return resolved
+
+
+def _fast_split(text: str, header: list[str], wanted: list[tuple[str, int]],
+                mapping: CsvMapping) -> tuple[pl.DataFrame, list[dict[str, Any]], int] | None:
+    """The common case at polars speed: one record per physical line, every row well formed.
+
+    Returns None whenever exact line numbers or row-level problems need the careful path (CR line ends, blank lines,
+    quoted newlines, ragged rows, over-long fields, a repeated header): that path gives the same answer, slower.
+    """
+    if "\r" in text:
+        return None
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    try:
+        frame = pl.read_csv(text.encode("utf-8"), separator=mapping.delimiter, has_header=True, infer_schema=False,
+                            quote_char='"', empty_string_is_null=False, raise_if_empty=True)
+    except Exception:  # noqa: BLE001 - any parse trouble means "use the careful path", which names the problem
+        return None
+    if frame.height != physical - 1 or frame.columns != header:
+        return None
+    # polars pads short rows and a quoted delimiter hides in a count: only lines with exactly width-1 separators pass.
+    lines = pl.Series(text.split("\n"))
+    lines = lines.filter(lines.str.strip_chars() != "")
+    if (lines.str.count_matches(mapping.delimiter, literal=True) != len(header) - 1).any():
+        return None
+    stripped = frame.select(pl.all().str.strip_chars())
+    too_long = pl.any_horizontal(pl.col(c).str.len_chars() > MAX_FIELD_CHARS for c in frame.columns)
+    repeated = pl.all_horizontal(pl.col(c) == c.strip() for c in frame.columns)
+    if stripped.select((too_long | repeated).any()).item():
+        return None
+    # Every physical line is one row here, so the line number is the row position; blank lines are not rows.
+    blank = pl.all_horizontal(pl.col(c) == "" for c in frame.columns)
+    out = stripped.with_row_index("_pos").with_columns((pl.col("_pos").cast(pl.Int64) + 2).alias("_line"))
+    out = out.filter(~blank).with_row_index("_record", 1).with_columns(pl.col("_record").cast(pl.Int64))
+    return out.select([pl.col(header[i]).alias(c) for c, i in wanted] + ["_line", "_record"]), [], out.height
+
+
+def split_rows(text: str, mapping: CsvMapping, name: str) -> tuple[pl.DataFrame, list[dict[str, Any]], int]:
+    """CSV text to a frame of canonical string columns (+ _line, _record); malformed rows go to the quarantine list."""
+    csv.field_size_limit(64 * 1024 * 1024)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise FileRejected(f"{name}: no header row ({exc})") from exc
+    columns = _header(header, mapping, name)
+    width = len(header)
+    wanted = list(columns.items())
+    if fast := _fast_split(text, header, wanted, mapping):
+        return fast
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    records: list[int] = []
+    quarantined: list[dict[str, Any]] = []
+    record = 0
+    read = 0
+    try:
+        start_line = reader.line_num + 1
+        for fields in reader:
+            line = start_line
+            start_line = reader.line_num + 1
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # blank line: not a row
+            record += 1
+            read += 1
+            reason = None
+            if [f.strip() for f in fields] == [h.strip() for h in header]:
+                reason = "the header row is repeated inside the data"
+            elif len(fields) != width:
+                reason = f"expected {width} fields, got {len(fields)}"
+            else:
+                long = next((i for i, f in enumerate(fields) if len(f) > MAX_FIELD_CHARS), None)
+                if long is not None:
+                    reason = f"field {header[long].strip()!r} is {len(fields[long]):,} characters long (limit {MAX_FIELD_CHARS})"
+            if reason:
+                quarantined.append({"line": line, "reason": reason, "payload": [f[:MAX_FIELD_CHARS] for f in fields]})
+                continue
+            rows.append([fields[i].strip() for _, i in wanted])
+            lines.append(line)
+            records.append(record)
+    except csv.Error as exc:
+        # The record that broke starts at start_line (an unclosed quote runs on to the end of the file).
+        raise FileRejected(f"{name}: malformed CSV at line {start_line}: {exc}") from exc
+    frame = pl.DataFrame(rows, schema={c: pl.String for c, _ in wanted}, orient="row") if rows else pl.DataFrame(
+        schema={c: pl.String for c, _ in wanted}
+    )
+    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64), pl.Series("_record", records, dtype=pl.Int64))
+    return frame, quarantined, read
+
+
+def _int(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Int32, strict=False)
+
+
+def _arrival_day_exists() -> pl.Expr:
+    """True where (year, month, day) is a calendar date: ``pl.date`` raises on e.g. February 30 instead of nulling."""
+    month = pl.col("arrival_date_month").str.strip_chars().replace_strict(
+        {m: i + 1 for i, m in enumerate(MONTHS)}, default=None, return_dtype=pl.Int32
+    )
+    day = _int("arrival_date_day_of_month")
+    last = pl.date(pl.col("arrival_date_year").str.strip_chars().cast(pl.Int32, strict=False), month, 1).dt.month_end()
+    return (day >= 1) & (day <= last.dt.day())
+
+
+def map_rows(frame: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
+    """Canonical string columns to typed fields (nulls where a value does not parse, for validation to catch)."""
+    status = stay_expressions(strict=False)
+    day = "arrival_date_day_of_month"
+    # An impossible day becomes null for the date arithmetic only (the raw value stays for the quarantine reason).
+    typed = frame.with_columns(pl.when(_arrival_day_exists()).then(pl.col(day)).alias(day)).with_columns(
+        pl.col("hotel").replace_strict(mapping.hotel_values, default=None, return_dtype=pl.String).alias("hotel_id"),
+        *status,
+        _int("lead_time").alias("lead_time_int"),
+        _int("adults").alias("adults_int"),
+        pl.when(pl.col("children").is_in(["NA", ""])).then(None).otherwise(_int("children")).alias("children_int"),
+        pl.when(pl.col("children").is_in(["NA", ""])).then(False).otherwise(_int("children").is_null()).alias("_children_bad"),
+        _int("babies").alias("babies_int"),
+        pl.col("adr").cast(pl.Float64, strict=False).alias("adr_num"),
+        _int("is_canceled").alias("is_canceled_int"),
+    ).with_columns(frame.get_column(day))
+    return typed.with_columns(
+        (
+            (pl.col("is_canceled_int") == 1) == pl.col("status").is_in(["cancelled", "no_show"])
+        ).fill_null(False).alias("canceled_matches_status"),
+    )
+
+
+def validate(typed: pl.DataFrame) -> tuple[pl.DataFrame, dict[int, list[str]]]:
+    """Run the pandera row model; returns the frame and, per failing row position, the failed columns."""
+    # Each part of the stay must be >= 0 itself: 4 weekend + -3 week nights is not a 1-night stay.
+    part_negative = (_int("stays_in_weekend_nights") < 0) | (_int("stays_in_week_nights") < 0)
+    check = typed.select(
+        "hotel_id", "arrival_date", "booked_on", "status", "status_date", "canceled_matches_status",
+        pl.when(part_negative).then(-1).otherwise(pl.col("nights")).alias("nights"),
+        pl.col("lead_time_int").alias("lead_time"),
+        pl.col("adults_int").alias("adults"),
+        pl.when(pl.col("_children_bad")).then(-1).otherwise(pl.col("children_int")).alias("children"),
+        pl.col("babies_int").alias("babies"),
+        pl.col("adr_num").alias("adr"),
+        pl.col("is_canceled_int").alias("is_canceled"),
+    ).with_columns(pl.col(c).cast(pl.Int64) for c in ["nights", "lead_time", "adults", "children", "babies", "is_canceled"])
+    failures: dict[int, list[str]] = {}
+    try:
+        CsvBookingRow.validate(check, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases.filter(pl.col("index").is_not_null())
+        for idx, column in cases.select("index", "column").unique().sort("index", "column").iter_rows():
+            failures.setdefault(int(idx), []).append(str(column))
+    return typed, failures
+
+
+def as_of_from_name(name: str) -> date | None:
+    """The as-of date a file name carries (``..._asof_2016-07-17.csv``), if any."""
+    found = _AS_OF_IN_NAME.findall(name)
+    if not found:
+        return None
+    try:
+        return date.fromisoformat(found[-1])
+    except ValueError as exc:
+        raise FileRejected(f"{name}: the as-of date {found[-1]!r} in the file name is not a date") from exc
+
+
+def as_of_date(name: str, typed: pl.DataFrame) -> date | None:
+    """The business date an export is "as of": from its file name (``..._asof_2016-07-17.csv``), else its newest event."""
+    if (named := as_of_from_name(name)) is not None:
+        return named
+    if typed.height == 0:
+        return None
+    latest = typed.select(pl.max_horizontal(pl.col("booked_on").max(), pl.col("status_date").max())).item()
+    return latest
+
+
+def to_unified(typed: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
+    """Valid typed rows in the unified reservation shape (source ``csv``)."""
+    meal = pl.col("meal").replace_strict(MEAL_PLANS, default="unknown", return_dtype=pl.String)
+    ext = (
+        pl.when(pl.col("booking_ref").is_not_null() & (pl.col("booking_ref") != ""))
+        .then(pl.col("booking_ref"))
+        .otherwise(pl.col("_record").cast(pl.String))
+        if "booking_ref" in typed.columns
+        else pl.col("_record").cast(pl.String)
+    )
+    return typed.select(
+        "hotel_id",
+        pl.lit("csv").alias("source"),
+        ext.alias("external_id"),
+        "status", "booked_on", "cancelled_on", "checked_out_on", "arrival_date", "departure_date", "nights",
+        pl.col("reserved_room_type").alias("room_type"),
+        pl.lit(None, dtype=pl.String).alias("room_number"),
+        pl.lit(None, dtype=pl.String).alias("guest_token"),
+        pl.col("adults_int").alias("adults"),
+        pl.col("children_int").alias("children"),
+        pl.col("babies_int").alias("babies"),
+        meal.alias("meal_plan"),
+        meal.is_in(["HB", "FB"]).alias("is_dbb"),
+        pl.lit(False).alias("is_package"),
+        (pl.col("adr_num") * pl.col("nights")).round(2).alias("net_amount"),
+        pl.lit(None, dtype=pl.Float64).alias("gross_amount"),
+        pl.col("hotel_id").replace_strict(mapping.currencies, default=None, return_dtype=pl.String).alias("currency"),
+        pl.col("distribution_channel").alias("channel"),
+        "_line",
+    )
+
+
+def parse_file(payload: bytes, name: str, mapping: CsvMapping) -> ParsedFile:
+    """Everything between the bytes of one file and the rows to load / quarantine."""
+    text = decode(payload, name)
+    frame, quarantined, read = split_rows(text, mapping, name)
+    for q in quarantined:
+        q["hotel_id"] = None
+    typed = map_rows(frame, mapping)
+    typed, failures = validate(typed)
+    if failures:
+        raw_cols = [c for c in frame.columns if not c.startswith("_")]
+        bad = typed.with_row_index("_pos").filter(pl.col("_pos").is_in(list(failures)))
+        for row in bad.iter_rows(named=True):
+            raw = {c: row.get(c) for c in raw_cols}
+            reasons = [_REASONS.get(col, col + " is invalid").format(raw=_Defaulting(raw)) for col in failures[row["_pos"]]]
+            quarantined.append({
+                "line": row["_line"], "reason": "; ".join(reasons), "payload": raw, "hotel_id": row["hotel_id"],
+            })
+        typed = typed.with_row_index("_pos").filter(~pl.col("_pos").is_in(list(failures))).drop("_pos")
+    unified = to_unified(typed, mapping)
+    if unified.height + len(quarantined) != read:
+        raise AssertionError(f"{name}: counts do not reconcile: read {read}, valid {unified.height}, "
+                             f"quarantined {len(quarantined)}")
+    return ParsedFile(
+        valid=unified,
+        quarantined=sorted(quarantined, key=lambda q: q["line"]),
+        rows_read=read,
+        as_of=as_of_date(name, typed),
+        hotel_ids=sorted(unified["hotel_id"].unique().to_list()),
+    )
+
+
+class _Defaulting(dict):
+    """Reason templates read raw values; a column the layout lacks shows as None instead of failing."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def quarantine_frame(parsed: ParsedFile, name: str, received_at: Any) -> pl.DataFrame:
+    """Quarantine rows in the warehouse shape (location = file:line)."""
+    return pl.DataFrame(
+        [
+            {
+                "source": "csv",
+                "hotel_id": q.get("hotel_id"),
+                "received_at": received_at,
+                "location": f"{name}:{q['line']}",
+                "reason": q["reason"],
+                "payload": json.dumps(q["payload"], ensure_ascii=False),
+            }
+            for q in parsed.quarantined
+        ],
+        schema={"source": pl.String, "hotel_id": pl.String, "received_at": pl.Datetime("us"), "location": pl.String,
+                "reason": pl.String, "payload": pl.String},
+    )
+
+
+def read_payload(path: Path) -> bytes:
+    return path.read_bytes()
