@@ -32,6 +32,8 @@ class SandboxRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     query_pairs: list[tuple[str, str]] = field(default_factory=list)
+    #: the vendor prefix the server routed it by ("" until routed)
+    vendor: str = ""
 
     def query_list(self, key: str) -> list[str]:
         """Every value of ``key`` in the query string (repeated keys kept), or [] when absent."""
@@ -96,6 +98,10 @@ class VendorHandler:
     rate_limit: ClassVar[RateLimitSpec | None] = None
     #: Credential fields the vendor expects per hotel (e.g. ("client_token", "access_token")).
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    #: The bundled published spec the vendor's requests and responses are validated against (sandbox/spec.py).
+    spec: ClassVar[str | None] = None
+    #: Paths the vendor serves that its bundled spec does not describe (documented elsewhere, e.g. an OAuth server).
+    spec_exempt_paths: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, world: World, credentials: dict[str, dict[str, str]], dice: FaultDice,
                  throttle: bool = True) -> None:

@@ -22,6 +22,7 @@ from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline.workshop.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
 from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
 from hotel_pipeline.workshop.sandbox.pms.world import World
+from hotel_pipeline.workshop.sandbox.spec import SpecViolation
 
 #: Columns every vendor must reproduce exactly (the issue's "counts, statuses, dates, amounts").
 CORE_COLUMNS = ["status", "booked_on", "cancelled_on", "checked_out_on", "arrival_date", "departure_date", "nights"]
@@ -91,14 +92,24 @@ def running_sandbox(
     throttle: bool = False,
     options: dict[str, dict] | None = None,
     port: int = 0,
+    validate_specs: bool = False,
 ) -> Iterator[RunningSandbox]:
-    """Start a sandbox on a free loopback port for ``vendors`` over all of ``world``'s hotels."""
+    """Start a sandbox on a free loopback port for ``vendors`` over all of ``world``'s hotels.
+
+    ``validate_specs``: hold every request and response of the vendors with a bundled spec to it; leaving the block
+    raises ``SpecViolation`` listing every breach seen (after the block's own exception, if any, is not one).
+    """
     creds = {v: make_credentials(v, world.hotel_ids) for v in vendors}
-    config = SandboxConfig(credentials=creds, faults=dict(faults or {}), throttle=throttle, options=options or {})
+    config = SandboxConfig(credentials=creds, faults=dict(faults or {}), throttle=throttle, options=options or {},
+                           validate_specs=validate_specs)
     server = SandboxServer(Sandbox(world, config), port=port)
     env = {k: v for vendor in vendors for k, v in credential_env(vendor, creds[vendor]).items()}
     with server:
         yield RunningSandbox(server=server, world=world, credentials=creds, env=env)
+    violations = server.sandbox.spec_violations
+    if violations:
+        shown = "\n".join(list(dict.fromkeys(violations))[:40])
+        raise SpecViolation(f"{len(violations)} spec violation(s) in the sandbox's traffic:\n{shown}")
 
 
 def expected_reservations(world: World, vendor: str, hotel_id: str, now: datetime | None = None) -> pl.DataFrame:

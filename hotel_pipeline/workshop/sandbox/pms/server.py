@@ -1,13 +1,22 @@
 """The sandbox HTTP server: real HTTP on loopback, one URL prefix per vendor (``/mews/...``, ``/cloudbeds/...``).
 
 Why real HTTP: connectors are tested exactly as they run (httpx, timeouts, broken bodies), with no mocks.
-Per request: route by prefix -> authenticate (vendor idiom) -> seeded fault draw -> vendor throttle -> the vendor's
+Per request: route by prefix -> (with ``validate_specs``) the request checked against the vendor's published spec ->
+authenticate (vendor idiom) -> seeded fault draw -> vendor throttle -> the vendor's
 answer -> body faults (truncated / invalid JSON) and latency. Control endpoints under ``/_sandbox/``: ``GET|POST
 /_sandbox/clock`` (``{"now": ISO}``) and ``POST /_sandbox/faults/<vendor>`` (the knobs of ``Faults``).
+
+Spec validation (``SandboxConfig.validate_specs``, on in the tests): for a vendor whose handler names a bundled
+``spec`` (Cloudbeds, OPERA, Beds24), every request received and every JSON response served is validated with
+``sandbox.spec.OpenApiSpec``; each breach is appended to ``Sandbox.spec_violations`` (the request or response is still
+served, so a test sees every breach at once and ``harness.running_sandbox`` fails on any). Responses whose status the
+operation does not document (the injected 5xx/429 faults, timeouts) and corrupted bodies are not validated: they
+stand for what a proxy in between sends, not the vendor.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -20,6 +29,7 @@ from hotel_pipeline.workshop.sandbox.pms.base import SandboxError, SandboxReques
 from hotel_pipeline.workshop.sandbox.pms.faults import FaultDice, Faults
 from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
 from hotel_pipeline.workshop.sandbox.pms.world import World
+from hotel_pipeline.workshop.sandbox.spec import OpenApiSpec
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,8 @@ class SandboxConfig:
     throttle: bool = True
     #: vendor -> extra handler options (e.g. {"heavy_query_limit": 5000})
     options: dict[str, dict] = field(default_factory=dict)
+    #: validate requests and responses of vendors with a bundled spec, recording breaches in spec_violations
+    validate_specs: bool = False
 
 
 class Sandbox:
@@ -44,6 +56,9 @@ class Sandbox:
         self.config = config
         classes = vendor_classes()
         self.handlers: dict[str, VendorHandler] = {}
+        #: every spec breach seen (requests received, responses served), in order; see the module docstring
+        self.spec_violations: list[str] = []
+        self._violations_lock = threading.Lock()
         for vendor, creds in config.credentials.items():
             if vendor not in classes:
                 raise ValueError(f"the sandbox has no vendor {vendor!r}; known: {sorted(classes)}")
@@ -62,6 +77,41 @@ class Sandbox:
 
     def dispatch(self, request: SandboxRequest) -> tuple[SandboxResponse, float, str | None]:
         """(response, seconds to sleep before answering, body fault) for a request whose path starts with /vendor."""
+        response, delay, body_fault = self._dispatch(request)
+        handler = self.handlers.get(request.vendor)
+        if self.config.validate_specs and handler is not None and handler.spec and body_fault is None:
+            self._check_response(handler, request, response)
+        return response, delay, body_fault
+
+    def _record(self, problems: list[str]) -> None:
+        if problems:
+            with self._violations_lock:
+                self.spec_violations.extend(problems)
+
+    def _check_request(self, handler: VendorHandler, request: SandboxRequest) -> None:
+        if request.path in handler.spec_exempt_paths:
+            return
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_pairs or list(request.query.items()):
+            query.setdefault(key, []).append(value)
+        ctype = request.headers.get("content-type", "")
+        body = None
+        if request.body:
+            try:
+                body = json.loads(request.body) if "json" in ctype or not ctype else request.body.decode()
+            except ValueError:
+                body = request.body.decode(errors="replace")
+        spec = OpenApiSpec.load(handler.spec)
+        self._record(spec.request_violations(request.method, request.path, query, body, request.headers))
+
+    def _check_response(self, handler: VendorHandler, request: SandboxRequest, response: SandboxResponse) -> None:
+        if request.path in handler.spec_exempt_paths or isinstance(response.body, bytes):
+            return
+        spec = OpenApiSpec.load(handler.spec)
+        body = json.loads(response.encoded())  # what goes on the wire (dates as strings), not the Python objects
+        self._record(spec.response_violations(request.method, request.path, response.status, body))
+
+    def _dispatch(self, request: SandboxRequest) -> tuple[SandboxResponse, float, str | None]:
         parts = request.path.lstrip("/").split("/", 1)
         if parts[0] == "_sandbox":
             return self._control(request, parts[1] if len(parts) > 1 else ""), 0.0, None
@@ -69,7 +119,10 @@ class Sandbox:
         if handler is None:
             return SandboxResponse(404, {"message": f"no vendor at /{parts[0]}"}), 0.0, None
         request.path = "/" + (parts[1] if len(parts) > 1 else "")
+        request.vendor = parts[0]
         handler.requests_served += 1
+        if self.config.validate_specs and handler.spec:
+            self._check_request(handler, request)
         faults = handler.dice.faults
         try:
             hotel_id, key = handler.authenticate(request)

@@ -50,6 +50,7 @@ class CloudbedsHandler(VendorHandler):
     name: ClassVar[str] = "cloudbeds"
     rate_limit: ClassVar[RateLimitSpec | None] = RateLimitSpec(5, 1.0)
     credential_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+    spec: ClassVar[str | None] = "cloudbeds"
 
     #: Whether front-desk status changes bump dateModified (False = the documented trap).
     modified_tracks_front_desk: bool = False

@@ -149,6 +149,9 @@ class OperaHandler(VendorHandler):
     name: ClassVar[str] = "opera"
     rate_limit: ClassVar[RateLimitSpec | None] = RateLimitSpec(50, 1.0)
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "app_key")
+    spec: ClassVar[str | None] = "opera"
+    #: OHIP issues tokens from its OAuth API, a separate spec from the reservation API bundled here
+    spec_exempt_paths: ClassVar[tuple[str, ...]] = (TOKEN_PATH,)
 
     token_ttl_seconds: float = 3600.0
 
