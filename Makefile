@@ -23,7 +23,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@cp data/dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
 
 demo: env $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/python -m hotel_pipeline.cli demo
+	$(VENV)/bin/hotel-pipeline demo
 
 test: env
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist load
@@ -37,12 +37,12 @@ SANDBOX_ENV = HOTEL_MEWS_CLIENT_TOKEN=$${HOTEL_MEWS_CLIENT_TOKEN:-sandbox-mews-c
 
 dev: env $(DAGSTER_HOME)/dagster.yaml
 	@export $(SANDBOX_ENV); \
-	$(VENV)/bin/hotel-pipeline sandbox serve --vendors mews,cloudbeds & sandbox=$$!; \
+	$(VENV)/bin/hotel-pipeline sandbox serve --port 8765 --vendors mews,cloudbeds & sandbox=$$!; \
 	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 bench: env
-	$(VENV)/bin/python -m hotel_pipeline.workshop.bench
+	$(VENV)/bin/hotel-pipeline bench
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -1,44 +1,71 @@
-"""``hotel-pipeline``: the command line (demo, daily exports, vendor sandboxes)."""
+"""The ``hotel-pipeline`` command line: one click group, its commands loaded only when used.
+
+Adding a command group:
+- a production domain (privacy, webhooks, reports, ...) writes a click group in its own ``hotel_pipeline/<domain>/cli.py``
+  and adds ONE line to ``COMMANDS`` below: ``"name": "hotel_pipeline.<domain>.cli:<group>"``;
+- the workshop (demo, legacy exports, sandboxes, benches) is never named by production code: its commands are
+  plugins, one line each in ``[project.entry-points."hotel_pipeline.cli"]`` of pyproject.toml (then ``uv sync``, or any
+  ``make`` target, reinstalls the entry points).
+Shared parameter types (ISO dates, hotel ids, ranges) are in ``hotel_pipeline.core.cli_params``.
+"""
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import sys
-from datetime import date
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
-from hotel_pipeline.core import settings
+import click
+
+#: Production command groups: name -> "module:attribute" of a click command (one line per domain).
+COMMANDS: dict[str, str] = {
+    # "report": "hotel_pipeline.reports.cli:report",
+}
+
+#: Entry-point group through which plugins (the workshop) add commands.
+PLUGIN_GROUP = "hotel_pipeline.cli"
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="hotel-pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the contract's demo on the embedded default and print the pickup summary")
-    gen = sub.add_parser("exports", help="write the daily 'as of business date' CSV exports of the data set")
-    gen.add_argument("--from", dest="start", required=True, type=date.fromisoformat)
-    gen.add_argument("--to", dest="end", required=True, type=date.fromisoformat)
-    gen.add_argument("--dest", type=Path, default=None, help="folder (default: the inbox, data/inbox/)")
-    gen.add_argument("--hotel", action="append", help="hotel id (repeatable; default: both)")
-    sub.add_parser("sandbox", help="vendor sandboxes: `hotel-pipeline sandbox serve --help`", add_help=False)
-    if argv[:1] == ["sandbox"]:
-        from hotel_pipeline.workshop.sandbox.cli import serve_main
+def _load(target: str) -> click.Command:
+    module, _, attribute = target.partition(":")
+    command = getattr(importlib.import_module(module), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
 
-        return int(serve_main(argv[1:]) or 0)
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from hotel_pipeline.workshop.demo import main as demo_main
 
-        demo_main()
-        return 0
-    if args.command == "exports":
-        from hotel_pipeline.workshop.legacy_exports import write_daily_exports
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, so ``hotel-pipeline demo`` loads only the demo."""
 
-        paths = write_daily_exports(args.dest or settings.inbox_dir(), args.start, args.end, args.hotel)
-        for p in paths:
-            print(p)
-        return 0
-    return 2
+    def _targets(self) -> dict[str, str]:
+        targets = {ep.name: ep.value for ep in entry_points(group=PLUGIN_GROUP)}
+        return {**targets, **COMMANDS}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._targets()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = self._targets().get(cmd_name)
+        return _load(target) if target else None
+
+
+def _version() -> str:
+    try:
+        return version("hotel-pipeline")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(_version(), "--version", prog_name="hotel-pipeline", message="%(prog)s %(version)s")
+def main() -> None:
+    """Hotel data pipeline: reports, exports, the demo and the vendor sandboxes.
+
+    Configuration comes from environment variables (HOTEL_PIPELINE_CONFIG, HOTEL_WAREHOUSE_URL,
+    HOTEL_PIPELINE_DATA_DIR, HOTEL_PIPELINE_CLOCK; see the README). Run a command with --help for its options.
+    """
 
 
 if __name__ == "__main__":

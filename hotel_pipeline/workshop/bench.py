@@ -16,7 +16,6 @@ only the dbt venv and the generated dbt project live under ``.bench/`` (gitignor
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import dataclasses
 import io
@@ -709,16 +708,9 @@ def run_all(workdir: Path, *, trivial: int = 20, sample: int = 20, nights: int =
     return figures, profile
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the bench, print the table, write docs/benchmarks.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trivial", type=int, default=20, help="trivial models for the runner/dbt comparison")
-    parser.add_argument("--sample", type=int, default=20, help="snapshot dates run one Dagster run each")
-    parser.add_argument("--nights", type=int, default=2, help="steady-state nights to time")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the Postgres import")
-    parser.add_argument("--no-dbt", action="store_true", help="skip dbt-duckdb")
-    parser.add_argument("--out", type=Path, default=DOC_PATH, help="where to write the markdown record")
-    args = parser.parse_args(argv)
+def main(*, trivial: int = 20, sample: int = 20, nights: int = 2, postgres: bool = True, use_dbt: bool = True,
+         out: Path = DOC_PATH) -> None:
+    """Run the bench, print the table, write docs/benchmarks.md (``hotel-pipeline bench``, ``make bench``)."""
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     started = time.perf_counter()
     load_start = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
@@ -728,8 +720,8 @@ def main(argv: list[str] | None = None) -> None:
         # Sections 1-4 measure the legacy-CSV path (the import target is the CSV file); section 5 measures the PMS
         # connectors against their own sandbox portfolios.
         os.environ["HOTEL_PIPELINE_CONFIG"] = str(settings.REPO_ROOT / "data" / "portfolio_csv.yaml")
-        figures, profile = run_all(workdir, trivial=args.trivial, sample=args.sample, nights=args.nights,
-                                   postgres=not args.no_postgres, use_dbt=not args.no_dbt)
+        figures, profile = run_all(workdir, trivial=trivial, sample=sample, nights=nights, postgres=postgres,
+                                   use_dbt=use_dbt)
     total = time.perf_counter() - started
     info = {**machine(), "load_start": load_start}
     print()
@@ -740,11 +732,13 @@ def main(argv: list[str] | None = None) -> None:
         print("\nimport profile (missed its target):")
         print("\n".join(f"  {line}" for line in profile))
     print(f"\nbench took {total:.0f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(markdown(figures, info, profile, total), encoding="utf-8")
-    print(f"written to {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(figures, info, profile, total), encoding="utf-8")
+    print(f"written to {out}")
     sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main()
+    from hotel_pipeline.workshop.cli import bench
+
+    bench()

@@ -67,6 +67,10 @@ def _materialize(names: list[str], warehouse: Warehouse, clock: Clock, instance:
         raise RuntimeError(f"demo run of {names} failed")
 
 
+class DemoRefused(RuntimeError):
+    """The demo would have to delete data it did not create."""
+
+
 def fresh_warehouse(warehouse: Warehouse) -> None:
     """The demo starts from an empty warehouse so its figures are exactly the contract's."""
     if warehouse.dialect == "duckdb":
@@ -151,7 +155,7 @@ def print_summary(warehouse: Warehouse) -> None:
                   f"{fmt(row['pickup_7d']):>6}{fmt(row['pace_vs_stly']):>9}")
 
 
-def main() -> None:
+def main(reset: bool = False) -> None:
     started = time.monotonic()
     os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -8,20 +8,18 @@ The clock is settable at start (``--clock``) and while running (``POST /_sandbox
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
-import sys
-import time
+import signal
+import threading
 from datetime import UTC
 
-from hotel_pipeline.core.clock import Clock, parse_instant
+import click
+
 from hotel_pipeline.core.portfolio import PortfolioError, load_portfolio
-from hotel_pipeline.workshop.sandbox.pms.faults import Faults
-from hotel_pipeline.workshop.sandbox.pms.harness import env_var
-from hotel_pipeline.workshop.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
-from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
-from hotel_pipeline.workshop.sandbox.pms.world import World
+
+#: The vendors the sandbox speaks (kept here so ``--help`` needs no import of the sandbox itself).
+VENDORS = ("beds24", "cloudbeds", "mews", "newbook", "opera", "rms", "stayntouch")
 
 
 def _fault(text: str, faults: dict[str, dict]) -> None:
@@ -30,12 +28,15 @@ def _fault(text: str, faults: dict[str, dict]) -> None:
         vendor, rest = text.split(":", 1)
         knob, value = rest.split("=", 1)
     except ValueError as exc:
-        raise SystemExit(f"--fault expects vendor:knob=value, got {text!r}") from exc
+        raise click.BadParameter(f"expected vendor:knob=value, got {text!r}", param_hint="'--fault'") from exc
     faults.setdefault(vendor, {})[knob] = float(value) if "." in value or "e" in value else int(value)
 
 
 def resolve_credentials(vendors: list[str], hotel_ids: list[str]) -> tuple[dict, list[str]]:
     """vendor -> hotel -> {field: secret}, and the export lines of secrets generated now."""
+    from hotel_pipeline.workshop.sandbox.pms.harness import env_var
+    from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
+
     names: dict[tuple[str, str, str], str] = {}
     try:
         portfolio = load_portfolio()
@@ -60,49 +61,69 @@ def resolve_credentials(vendors: list[str], hotel_ids: list[str]) -> tuple[dict,
     return creds, exports
 
 
-def serve_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="hotel-pipeline sandbox", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the data set as PMS APIs on loopback")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--vendors", default=",".join(sorted(vendor_classes())),
-                       help=f"comma-separated (default all: {','.join(sorted(vendor_classes()))})")
-    serve.add_argument("--hotels", default="H1,H2", help="data set hotels to serve (default H1,H2)")
-    serve.add_argument("--clock", default=None, help="ISO instant of the sandbox clock (default: the Clock resource's)")
-    serve.add_argument("--no-throttle", action="store_true", help="do not enforce the vendors' request budgets")
-    serve.add_argument("--fault", action="append", default=[], help="vendor:knob=value, e.g. mews:error_rate=0.1")
-    serve.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    vendors = [v for v in args.vendors.split(",") if v]
-    unknown = set(vendors) - set(vendor_classes())
+def _csv(value: str) -> list[str]:
+    return [v for v in value.split(",") if v]
+
+
+@click.group()
+def sandbox() -> None:
+    """Vendor sandboxes on loopback: the data set served as PMS APIs."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it loopback).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on; 0 takes a free one (the base URLs are printed).")
+@click.option("--vendors", default=",".join(VENDORS), show_default=True,
+              help="Comma-separated vendors to serve.")
+@click.option("--hotels", default="H1,H2", show_default=True, help="Comma-separated data-set hotels to serve.")
+@click.option("--clock", "clock_at", default=None, metavar="ISO_INSTANT",
+              help="Sandbox clock, an ISO-8601 instant (default: the clock resource's, HOTEL_PIPELINE_CLOCK).")
+@click.option("--no-throttle", is_flag=True, help="Do not enforce the vendors' request budgets.")
+@click.option("--fault", "fault_texts", multiple=True, metavar="VENDOR:KNOB=VALUE",
+              help="Inject a fault, e.g. mews:error_rate=0.1 (repeatable).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulated world.")
+def serve(host: str, port: int, vendors: str, hotels: str, clock_at: str | None, no_throttle: bool,
+          fault_texts: tuple[str, ...], seed: int) -> None:
+    """Serve the data set as PMS APIs until Ctrl-C or SIGTERM."""
+    from hotel_pipeline.core.clock import Clock, parse_instant
+    from hotel_pipeline.workshop.sandbox.pms.faults import Faults
+    from hotel_pipeline.workshop.sandbox.pms.server import Sandbox, SandboxConfig, SandboxServer
+    from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
+    from hotel_pipeline.workshop.sandbox.pms.world import World
+
+    vendor_list = _csv(vendors)
+    unknown = set(vendor_list) - set(vendor_classes())
     if unknown:
-        parser.error(f"unknown vendors {sorted(unknown)}; known: {sorted(vendor_classes())}")
-    hotel_ids = [h for h in args.hotels.split(",") if h]
+        raise click.BadParameter(f"unknown vendors {sorted(unknown)}; known: {sorted(vendor_classes())}",
+                                 param_hint="'--vendors'")
+    hotel_ids = _csv(hotels)
     raw_faults: dict[str, dict] = {}
-    for text in args.fault:
+    for text in fault_texts:
         _fault(text, raw_faults)
-    creds, exports = resolve_credentials(vendors, hotel_ids)
-    world = World(hotel_ids=hotel_ids, seed=args.seed)
-    world.set_now(parse_instant(args.clock) if args.clock else Clock().now())
-    config = SandboxConfig(credentials=creds, faults={v: Faults.from_dict(f) for v, f in raw_faults.items()},
-                           throttle=not args.no_throttle)
-    server = SandboxServer(Sandbox(world, config), host=args.host, port=args.port).start()
-    for line in exports:
-        print(line)
-    print(f"# sandbox clock {world.now.astimezone(UTC).isoformat()}; vendors:", flush=True)
-    for vendor in vendors:
-        print(f"#   {vendor}: {server.base_url(vendor)}", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        now = parse_instant(clock_at) if clock_at else Clock().now()
+    except ValueError as exc:
+        raise click.BadParameter(f"{clock_at!r} is not an ISO-8601 instant", param_hint="'--clock'") from exc
+    creds, exports = resolve_credentials(vendor_list, hotel_ids)
+    world = World(hotel_ids=hotel_ids, seed=seed)
+    world.set_now(now)
+    config = SandboxConfig(credentials=creds, faults={v: Faults.from_dict(f) for v, f in raw_faults.items()},
+                           throttle=not no_throttle)
+    server = SandboxServer(Sandbox(world, config), host=host, port=port).start()
+    for line in exports:
+        click.echo(line)
+    click.echo(f"# sandbox clock {world.now.astimezone(UTC).isoformat()}; vendors:")
+    for vendor in vendor_list:
+        click.echo(f"#   {vendor}: {server.base_url(vendor)}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         server.stop()
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(serve_main(sys.argv[1:]))
-
-
-__all__ = ["serve_main"]
+__all__ = ["sandbox", "serve"]
