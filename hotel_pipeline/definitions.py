@@ -12,6 +12,7 @@ import dagster as dg
 from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
 from hotel_pipeline.core.sql_models import model_assets
 from hotel_pipeline.defs.dining import definitions as dining
+from hotel_pipeline.defs.occupancy import definitions as occupancy
 from hotel_pipeline.defs.pacing import definitions as pacing
 from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
@@ -19,7 +20,7 @@ from hotel_pipeline.defs.sources.pms import definitions as pms_source
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining)
+DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy)
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:

@@ -16,6 +16,9 @@ import yaml
 
 from hotel_pipeline.core import settings
 
+#: What a residents list shows of a guest's name: nothing ("Guest, room 101"), initials, the surname, or the full name.
+GUEST_DISPLAY_POLICIES = ("none", "initials", "surname", "full")
+
 
 class PortfolioError(ValueError):
     """The portfolio file is missing or says something the pipeline cannot run with."""
@@ -46,6 +49,10 @@ class Hotel:
     sources: tuple[Source, ...] = ()
     #: How old the latest successful sync may be (hours) for the 03:00 recorder to trust it.
     sync_max_age_hours: float = 30.0
+    #: How much of a guest's name a produced residents list may show (see GUEST_DISPLAY_POLICIES).
+    guest_display: str = "none"
+    #: Days after departure that room-level detail (room nights, restaurant bookings, names) is kept.
+    retention_days: int = 90
 
     def source(self, source_type: str) -> Source | None:
         return next((s for s in self.sources if s.type == source_type), None)
@@ -84,6 +91,12 @@ def _hotel(raw: dict[str, Any], where: str) -> Hotel:
     capacity = int(raw["capacity"])
     if capacity <= 0:
         raise PortfolioError(f"{where}: capacity must be a positive number of rooms")
+    guest_display = str(raw.get("guest_display", "none"))
+    if guest_display not in GUEST_DISPLAY_POLICIES:
+        raise PortfolioError(f"{where}: guest_display must be one of {', '.join(GUEST_DISPLAY_POLICIES)}")
+    retention_days = int(raw.get("retention_days", 90))
+    if retention_days < 0:
+        raise PortfolioError(f"{where}: retention_days must be zero or more")
     sources = []
     for s in raw.get("sources") or []:
         if "type" not in s:
@@ -97,6 +110,8 @@ def _hotel(raw: dict[str, Any], where: str) -> Hotel:
         capacity=capacity,
         sources=tuple(sources),
         sync_max_age_hours=float(raw.get("sync_max_age_hours", 30.0)),
+        guest_display=guest_display,
+        retention_days=retention_days,
     )
 
 
