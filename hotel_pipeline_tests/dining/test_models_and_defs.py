@@ -159,3 +159,18 @@ def test_platform_secrets_are_bound_by_variable_name(monkeypatch) -> None:
     assert isinstance(fields["api_key"], dg.EnvVar) and fields["api_key"].env_var_name == "HOTEL_DINING_API_KEY"
     assert "s3cr3t-key-value" not in repr(dining)
     assert "email" not in fields  # unset variables keep the sandbox defaults
+
+
+def test_a_failing_dining_contract_reports_its_rows_without_pandas(duckdb_warehouse: Warehouse) -> None:
+    """A table breaking its pandera model gives a failed check naming the failures (pandas is not installed)."""
+    from hotel_pipeline.defs.dining.definitions import schema_check_result
+
+    duckdb_warehouse.execute(
+        "CREATE TABLE venue_metrics AS SELECT 'v1' AS venue_id, TIMESTAMP '2016-07-31 00:00' AS computed_at, 3 AS drops,"
+        " 1 AS prime_drops, 0.5 AS drop_frequency_per_day, 0.1 AS prime_time_drop_frequency,"
+        " 60.0 AS avg_drop_duration_seconds, 60.0 AS median_drop_duration_seconds,"
+        " 140.0 AS percent_days_fully_booked, 1.0 AS volatility_score, -5.0 AS scarcity_score")
+    result = schema_check_result("venue_metrics", duckdb_warehouse)
+    assert result.passed is False
+    assert result.metadata["failure_count"].value > 0
+    assert "|" in result.metadata["failures"].value

@@ -15,13 +15,13 @@ import json
 from datetime import datetime, timedelta
 
 import dagster as dg
-
-from hotel_pipeline.core.portfolio import Portfolio
 import polars as pl
 from pydantic import Field
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.schemas import markdown_table
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events
 from hotel_pipeline.dining.client import ResyClient
@@ -108,17 +108,22 @@ def alert_events(context: dg.AssetExecutionContext, config: AlertInboxConfig, wa
     return dg.MaterializeResult(metadata=totals)
 
 
+def schema_check_result(table: str, warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Whether ``table`` passes its pandera model; the failure cases (first rows) as a markdown table if not."""
+    frame = warehouse.read_table(table)
+    bad = failures(table, frame) if frame.height else None
+    meta: dict = {"rows": frame.height}
+    if bad is not None:
+        meta["failures"] = dg.MetadataValue.md(markdown_table(bad, limit=20))
+        meta["failure_count"] = bad.height
+    return dg.AssetCheckResult(passed=bad is None, metadata=meta)
+
+
 def _check(table: str, blocking: bool, asset: dg.AssetKey | dg.AssetsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=asset, name=f"{table}_schema", blocking=blocking,
                     description=f"pandera model of {table} (hotel_pipeline.dining.schemas)")
     def _run(warehouse: Warehouse) -> dg.AssetCheckResult:
-        frame = warehouse.read_table(table)
-        bad = failures(table, frame) if frame.height else None
-        meta = {"rows": frame.height}
-        if bad is not None:
-            meta["failures"] = dg.MetadataValue.md(bad.head(20).to_pandas().to_markdown()
-                                                   if hasattr(bad, "to_pandas") else str(bad.head(20)))
-        return dg.AssetCheckResult(passed=bad is None, metadata=meta)
+        return schema_check_result(table, warehouse)
 
     return _run
 
