@@ -133,17 +133,13 @@ def model(name: str) -> SqlModel:
     return load_models()[name]
 
 
-def _ensure_model_table(tx: Tx, m: SqlModel, name: str | None = None) -> None:
-    """Create the table from the header; recreate it if the declared columns changed since it was made."""
-    table = name or m.name
-    if tx.table_exists(table):
-        probe = tx.query(f"SELECT * FROM {table} WHERE 1 = 0")  # noqa: S608 - identifier only
-        if probe.columns == [c.name for c in m.columns]:
-            return
-        tx.lock_ddl()
-        tx.execute(f"DROP TABLE IF EXISTS {table}")
-    tx.lock_ddl()
-    tx.execute(m.table.ddl(tx.dialect, name=table))
+def ensure_model_table(tx: Tx, m: SqlModel, name: str | None = None) -> None:
+    """Create the table from the header, or migrate it to the header (columns added, never dropped).
+
+    Only a ``table`` model, which is emptied and refilled on every run, may have a column's type changed in place;
+    an incremental or append-only table that disagrees stops the run with a message saying what to run.
+    """
+    tx.ensure_table(m.table, name=name, rebuildable=m.materialized == "table")
 
 
 def stage_model(tx: Tx, m: SqlModel, params: dict[str, Any], stage: str | None = None) -> str:
@@ -168,14 +164,16 @@ def run_model(tx: Tx, m: SqlModel | str, params: dict[str, Any] | None = None) -
         tx.execute(f"DROP VIEW IF EXISTS {m.name}")
         tx.execute(f"CREATE VIEW {m.name} AS SELECT {cols} FROM ({m.sql}) AS q")  # noqa: S608
         return -1
-    _ensure_model_table(tx, m)
     if m.materialized == "table":
-        tx.execute(f"DELETE FROM {m.name}")  # noqa: S608
+        if tx.table_exists(m.name):
+            tx.execute(f"DELETE FROM {m.name}")  # noqa: S608 - emptied first, so a type change applies to no rows
+        ensure_model_table(tx, m)
         written = tx.execute(f"INSERT INTO {m.name} ({cols}) SELECT {cols} FROM ({m.sql}) AS q", params)  # noqa: S608
         if tx.dialect == "postgres":
             # Fresh statistics, so the next model's joins over this table get a sane plan within the same run.
             tx.execute(f"ANALYZE {m.name}")
         return written
+    ensure_model_table(tx, m)
     stage = stage_model(tx, m, params)
     match = " AND ".join(f"s.{k} = t.{k}" for k in m.unique_key)
     if m.materialized == "incremental":

@@ -6,7 +6,7 @@ For every (hotel, snapshot_date S) asked for, one outcome:
 - the hotel's sync is failed, or does not cover S-1: skipped, logged in ``snapshot_log`` (never a partial baseline);
 - S = T: *recorded*, a photograph of the live layer ``daily_metrics`` built for T (and a recent successful sync);
 - S < T: *reconstructed* from booking history by the ``pacing_snapshots`` SQL model, the whole range in one statement.
-All rows and log entries of a run commit in one transaction.
+All rows, digests and log entries of a run commit in one transaction (see ``append_only`` for the guards).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import polars as pl
 
 from hotel_pipeline.core.clock import Clock, date_range
 from hotel_pipeline.core.portfolio import Hotel, Portfolio
-from hotel_pipeline.core.sql_models import _ensure_model_table, model, stage_model
+from hotel_pipeline.core.sql_models import ensure_model_table, model, stage_model
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
+from hotel_pipeline.pacing.append_only import digest_new_snapshots, ensure_digests, ensure_guard
 
 SNAPSHOT_LOG = spec(
     "snapshot_log",
@@ -35,18 +36,6 @@ SNAPSHOT_LOG = spec(
     grain="(hotel_id, snapshot_date)",
 )
 
-#: Postgres enforces append-only in the database too; DuckDB has no triggers, there the writer below is the guard.
-_PG_GUARD = """
-CREATE OR REPLACE FUNCTION pacing_snapshots_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'pacing_snapshots is append-only: rows are never updated or deleted';
-END $$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS pacing_snapshots_append_only ON pacing_snapshots;
-CREATE TRIGGER pacing_snapshots_append_only BEFORE UPDATE OR DELETE ON pacing_snapshots
-    FOR EACH ROW EXECUTE FUNCTION pacing_snapshots_append_only();
-"""
-
-
 @dataclass(frozen=True)
 class Outcome:
     hotel_id: str
@@ -56,12 +45,11 @@ class Outcome:
 
 
 def ensure_historian(tx: Tx) -> None:
-    m = model("pacing_snapshots")
-    created = not tx.table_exists(m.name)
-    _ensure_model_table(tx, m)
+    """The historian (migrated, never dropped), its log, its digests and, on Postgres, its guard triggers."""
+    ensure_model_table(tx, model("pacing_snapshots"))
     tx.ensure_table(SNAPSHOT_LOG)
-    if created and tx.dialect == "postgres":
-        tx.execute(_PG_GUARD)
+    ensure_guard(tx)
+    ensure_digests(tx)
 
 
 def _sync_state(tx: Tx) -> dict[tuple[str, str], dict]:
@@ -162,6 +150,8 @@ def take_snapshots(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, sta
                     "AND p.snapshot_date = d.as_of_date AND p.origin = 'recorded' ON CONFLICT DO NOTHING",
                     {"run_at": run_at},
                 )
+        if todo:
+            digest_new_snapshots(tx, run_at)
         if todo and tx.dialect == "postgres":
             tx.execute("ANALYZE pacing_snapshots")
         logged = [o for o in outcomes if o.status != "present"]

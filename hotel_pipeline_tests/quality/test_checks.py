@@ -228,11 +228,12 @@ def test_quality_definitions_merge_with_the_project() -> None:
             "pacing_snapshots:pacing_snapshots_over_capacity", "pickup:pickup_contract"} <= keys
     specs = {s.key.name: s for c in quality_defs.asset_checks or [] for s in c.check_specs}
     assert {n for n, s in specs.items() if s.blocking} == {
-        "reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract", "pickup_contract"}
+        "reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract", "pacing_snapshots_integrity",
+        "pickup_contract"}
 
 
 @pytest.mark.parametrize("name", ["reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract",
-                                  "pickup_contract"])
+                                  "pacing_snapshots_integrity", "pickup_contract"])
 def test_contract_checks_are_documented(name: str) -> None:
     spec = next(s for c in quality_defs.asset_checks or [] for s in c.check_specs if s.key.name == name)
     assert spec.description and len(spec.description) > 20

@@ -150,3 +150,12 @@ class DuckDBBackend:
             "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $t", {"t": table}
         ).fetchall()
         return bool(rows)
+
+    @staticmethod
+    def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+        """Column name -> information_schema data type, in table order (empty when the table does not exist)."""
+        rows = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_name = $t ORDER BY ordinal_position", {"t": table}
+        ).fetchall()
+        return {str(n): str(t) for n, t in rows}

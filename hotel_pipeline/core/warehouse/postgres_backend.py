@@ -91,3 +91,13 @@ class PostgresBackend:
             {"t": table},
         ).fetchall()
         return bool(rows)
+
+    @staticmethod
+    def table_columns(con: sa.Connection, table: str) -> dict[str, str]:
+        """Column name -> information_schema data type, in table order (empty when the table does not exist)."""
+        rows = con.execute(
+            sa.text("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = :t ORDER BY ordinal_position"),
+            {"t": table},
+        ).fetchall()
+        return {str(n): str(t) for n, t in rows}

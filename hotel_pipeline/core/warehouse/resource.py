@@ -7,6 +7,7 @@ Everything the pipeline reads or writes goes through it, as polars frames and SQ
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,8 @@ from pydantic import Field, PrivateAttr
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.warehouse.duckdb_backend import DuckDBBackend
+from hotel_pipeline.core.warehouse.errors import WarehouseError
+from hotel_pipeline.core.warehouse.migration import migrate_table
 from hotel_pipeline.core.warehouse.postgres_backend import PostgresBackend
 from hotel_pipeline.core.warehouse.tables import TableSpec, identifier
 
@@ -27,6 +30,20 @@ Backend = DuckDBBackend | PostgresBackend
 WAREHOUSE_POOL = "warehouse_writes"
 #: Advisory lock id (Postgres) under which tables are created.
 DDL_LOCK_KEY = 7_311_204_001
+
+#: Tables no statement of this process may rewrite (see ``append_only``).
+_APPEND_ONLY: set[str] = set()
+_REWRITE = re.compile(r"\b(?:UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?(?:\w+\.)?(\w+)", re.IGNORECASE)
+
+
+def append_only(table: str) -> str:
+    """Declare ``table`` append-only: any UPDATE, DELETE or TRUNCATE of it through a ``Tx`` raises ``WarehouseError``.
+
+    The database cannot refuse it everywhere (DuckDB has no triggers), so the project refuses it in its own write
+    path, whatever code builds the statement; the table's owner adds what the engine offers (triggers, digests).
+    """
+    _APPEND_ONLY.add(identifier(table))
+    return table
 
 
 def duckdb_path(url: str) -> Path:
@@ -66,6 +83,8 @@ class Tx:
         return self.backend.query(self.con, sql, params)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        if _APPEND_ONLY and (hit := next((t for t in _REWRITE.findall(sql) if t.lower() in _APPEND_ONLY), None)):
+            raise WarehouseError(f"{hit} is append-only: the pipeline never updates, deletes or truncates its rows")
         return self.backend.execute(self.con, sql, params)
 
     def insert_frame(self, table: str, frame: pl.DataFrame) -> int:
@@ -74,12 +93,16 @@ class Tx:
     def table_exists(self, table: str) -> bool:
         return self.backend.table_exists(self.con, table)
 
-    def ensure_table(self, spec: TableSpec) -> None:
-        """Create the table if it is missing; safe when several runs create it at the same moment."""
-        if self.table_exists(spec.name):
-            return
-        self.lock_ddl()
-        self.execute(spec.ddl(self.dialect))
+    def table_columns(self, table: str) -> dict[str, str]:
+        """Column name -> the engine's type name, in table order; empty when the table does not exist."""
+        return self.backend.table_columns(self.con, table)
+
+    def ensure_table(self, spec: TableSpec, name: str | None = None, rebuildable: bool = False) -> None:
+        """Create the table if it is missing, else add the declared columns it lacks; never drops it.
+
+        Safe when several runs create it at the same moment. See ``migration`` for what is refused and why.
+        """
+        migrate_table(self, spec, name=name, rebuildable=rebuildable)
 
     def lock_ddl(self) -> None:
         """Serialise schema changes until this transaction ends.

@@ -40,6 +40,7 @@ from hotel_pipeline.core.schemas import pacing_snapshots as pacing_snapshots_sch
 from hotel_pipeline.core.schemas import pickup as pickup_schema
 from hotel_pipeline.core.schemas import reservations as reservations_schema
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse, identifier
+from hotel_pipeline.pacing.append_only import SNAPSHOT_DIGESTS, integrity_problems
 
 #: Columns shown for a failing or flagged reservation: enough to find it in the source and see the problem.
 RESERVATION_COLUMNS = [
@@ -177,6 +178,35 @@ def check_pickup(warehouse: Warehouse) -> dg.AssetCheckResult:
     return contract_result(validate_frame(Pickup, frame, pickup_schema.KEY, "pickup"))
 
 
+def check_pacing_integrity(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Recompute every snapshot's row count and hash and compare them with the digests taken at write time."""
+    problems = integrity_problems(warehouse)
+    digested = (warehouse.query(f"SELECT COUNT(*) AS n FROM {SNAPSHOT_DIGESTS.name}")["n"][0]  # noqa: S608
+                if warehouse.table_exists(SNAPSHOT_DIGESTS.name) else 0)
+    named = [f"{r['hotel_id']} {r['snapshot_date']}: {r['problem']}" for r in problems.iter_rows(named=True)]
+    description = (
+        f"all {digested} snapshots hold the rows they were written with" if not named else
+        f"{len(named)} snapshots differ from what the recorder wrote: " + "; ".join(named[:50])
+        + (f" (and {len(named) - 50} more)" if len(named) > 50 else "")
+    )
+    return dg.AssetCheckResult(
+        passed=not named, severity=dg.AssetCheckSeverity.ERROR, description=description,
+        metadata={
+            "snapshots_digested": int(digested),
+            "snapshots_differing": len(named),
+            "differing": dg.MetadataValue.json(named),
+            "differing_table": dg.MetadataValue.md(markdown_table(problems, limit=200)),
+            "sample": dg.MetadataValue.json(json_rows(problems)),
+        },
+    )
+
+
+@dg.asset_check(asset="pacing_snapshots", blocking=True, pool=WAREHOUSE_POOL)
+def pacing_snapshots_integrity(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Append-only, verified: names every snapshot whose rows were altered, deleted, added or lost since written."""
+    return check_pacing_integrity(warehouse)
+
+
 @dg.asset_check(asset="reservations", blocking=True, pool=WAREHOUSE_POOL)
 def reservations_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Keys unique, counts >= 0, dates consistent (booked <= arrival <= departure = arrival + nights, ...)."""
@@ -269,6 +299,7 @@ def pacing_snapshots_over_capacity(context: dg.AssetCheckExecutionContext,
     return warn_over_capacity(warehouse, "pacing_snapshots", snapshot_scope(context))
 
 
-BLOCKING_CHECKS = [reservations_contract, daily_metrics_contract, pacing_snapshots_contract, pickup_contract]
+BLOCKING_CHECKS = [reservations_contract, daily_metrics_contract, pacing_snapshots_contract,
+                   pacing_snapshots_integrity, pickup_contract]
 WARNING_CHECKS = [reservations_adr_outliers, reservations_zero_guests, daily_metrics_over_capacity,
                   pacing_snapshots_over_capacity]
