@@ -1,0 +1,223 @@
+"""Draining ``channel_outbox`` into Beds24, resumable at any instant.
+
+Per hotel, calendar rows first (one ``POST /inventory/rooms/calendar`` carries up to ``batch_size`` rooms), then
+booking rows (one ``POST /bookings`` carries up to ``batch_size`` bookings). Each batch: rows already ``sent`` are read
+back first (``GET /bookings`` by ``apiReference`` for creates, by ``id`` otherwise) and acknowledged if Beds24 already
+holds them; the rest are marked ``sent`` in a committed transaction, then posted; each item's answer (``success``,
+``errors``, ``warnings``, new id) is stored with the row. A process killed anywhere in between leaves rows ``pending``
+(never sent) or ``sent`` (maybe applied), and the next drain finishes them without applying anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from hotel_pipeline.channel import outbox
+from hotel_pipeline.channel.bookings import acknowledge_booking, beds24_id_of
+from hotel_pipeline.channel.calendar import acknowledge_calendar, forget_failed_calendar
+from hotel_pipeline.channel.client import Beds24Client, Beds24Error, TransientError
+from hotel_pipeline.channel.config import HotelChannel
+from hotel_pipeline.core.warehouse import Warehouse
+
+#: Fields of a pushed booking compared on read-back.
+COMPARED = ("roomId", "status", "arrival", "departure", "numAdult", "numChild", "price", "apiReference")
+
+
+@dataclass
+class DrainReport:
+    acknowledged: int = 0
+    failed: int = 0
+    read_back_acknowledged: int = 0  # rows found already applied on Beds24 (a lost answer, a killed drain)
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _now(clock: Callable[[], datetime]) -> datetime:
+    return clock().replace(tzinfo=None)
+
+
+def _error_text(result: dict[str, Any]) -> str:
+    errors = result.get("errors") or []
+    return "; ".join(f"{e.get('field', '')}: {e.get('message', '')}" for e in errors) or "Beds24 refused the item"
+
+
+def holds(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """Does the Beds24 booking already carry what the payload asks for?"""
+    for key in COMPARED:
+        if key not in payload:
+            continue
+        want, got = payload[key], booking.get(key)
+        if isinstance(want, (int, float)) and isinstance(got, (int, float)):
+            if abs(float(want) - float(got)) > 0.005:
+                return False
+        elif want != got:
+            return False
+    return True
+
+
+class Drainer:
+    """Drains one hotel's rows through one client."""
+
+    def __init__(self, warehouse: Warehouse, hotel: HotelChannel, client: Beds24Client,
+                 clock: Callable[[], datetime]) -> None:
+        self.warehouse = warehouse
+        self.hotel = hotel
+        self.client = client
+        self.clock = clock
+        self.report = DrainReport()
+
+    def run(self, max_batches: int | None = None) -> DrainReport:
+        """Until nothing is ready (or ``max_batches``); a transient fault that outlasts the retries raises."""
+        while max_batches is None or self.report.batches < max_batches:
+            cal = outbox.ready(self.warehouse, self.hotel.hotel_id, "calendar", self.hotel.batch_size)
+            if cal.height:
+                self._calendar(cal)
+                continue
+            book = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
+            if book.height:
+                self._bookings(book)
+                continue
+            break
+        return self.report
+
+    # -- calendar --------------------------------------------------------------------------------------------
+    def _calendar(self, rows: pl.DataFrame) -> None:
+        self.report.batches += 1
+        ids = rows["outbox_id"].to_list()
+        payloads = [json.loads(p) for p in rows["payload"]]
+        with self.warehouse.transaction() as tx:
+            outbox.mark_sent(tx, ids, _now(self.clock))
+        try:
+            answers = self.client.post_calendar(payloads)
+        except TransientError as exc:
+            outbox.note_error(self.warehouse, ids, str(exc))
+            raise
+        except Beds24Error as exc:
+            answers = [{"success": False, "errors": [{"message": str(exc)}]}] * len(ids)
+        at = _now(self.clock)
+        with self.warehouse.transaction() as tx:
+            for i, payload, answer in zip(ids, payloads, _aligned(answers, len(ids)), strict=True):
+                if answer.get("success"):
+                    outbox.mark_acknowledged(tx, i, at, result=answer)
+                    acknowledge_calendar(tx, self.hotel.hotel_id, payload, at)
+                    self.report.acknowledged += 1
+                else:
+                    outbox.mark_failed(tx, i, _error_text(answer), result=answer)
+                    forget_failed_calendar(tx, i)
+                    self.report.failed += 1
+
+    # -- bookings --------------------------------------------------------------------------------------------
+    def _bookings(self, rows: pl.DataFrame) -> None:
+        self.report.batches += 1
+        for attempt in self.client.retrying():
+            with attempt:
+                current = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
+                current = current.filter(pl.col("outbox_id").is_in(rows["outbox_id"].to_list()))
+                if current.height:
+                    self._booking_attempt(current)
+
+    def _with_id(self, row: dict[str, Any]) -> dict[str, Any]:
+        payload = json.loads(row["payload"])
+        if row["operation"] != "create":
+            beds24_id = beds24_id_of(self.warehouse, self.hotel.hotel_id, row["entity"])
+            if beds24_id is None:
+                raise Beds24Error(f"{row['entity']}: no Beds24 id to {row['operation']} (its create is not "
+                                  f"acknowledged)")
+            payload = {"id": beds24_id, **payload}
+        return payload
+
+    def _read_back(self, sent: list[dict[str, Any]]) -> set[int]:
+        """Acknowledge the ``sent`` rows Beds24 already holds; their outbox ids."""
+        creates = [r for r in sent if r["operation"] == "create"]
+        others = [r for r in sent if r["operation"] != "create"]
+        found: dict[str, dict[str, Any]] = {}
+        if creates:
+            for b in self.client.get_bookings(apiReference=[r["api_reference"] for r in creates]):
+                found[f"ref:{b.get('apiReference')}"] = b
+        ids = {r["outbox_id"]: beds24_id_of(self.warehouse, self.hotel.hotel_id, r["entity"]) for r in others}
+        if any(ids.values()):
+            for b in self.client.get_bookings(id=[i for i in ids.values() if i]):
+                found[f"id:{b.get('id')}"] = b
+        done: set[int] = set()
+        at = _now(self.clock)
+        with self.warehouse.transaction() as tx:
+            for r in sent:
+                payload = json.loads(r["payload"])
+                key = f"ref:{r['api_reference']}" if r["operation"] == "create" else f"id:{ids.get(r['outbox_id'])}"
+                booking = found.get(key)
+                if booking is not None and holds(booking, payload):
+                    outbox.mark_acknowledged(tx, r["outbox_id"], at, result={"success": True, "readBack": True},
+                                             beds24_id=int(booking["id"]))
+                    acknowledge_booking(tx, self.hotel.hotel_id, r["entity"], payload, int(booking["id"]), at)
+                    done.add(r["outbox_id"])
+        self.report.read_back_acknowledged += len(done)
+        self.report.acknowledged += len(done)
+        return done
+
+    def _booking_attempt(self, rows: pl.DataFrame) -> None:
+        records = rows.to_dicts()
+        sent = [r for r in records if r["state"] == "sent"]
+        done = self._read_back(sent) if sent else set()
+        todo = [r for r in records if r["outbox_id"] not in done]
+        if not todo:
+            return
+        items, ready_rows = [], []
+        with self.warehouse.transaction() as tx:
+            for r in todo:
+                try:
+                    items.append(self._with_id(r))
+                    ready_rows.append(r)
+                except Beds24Error as exc:
+                    outbox.mark_failed(tx, r["outbox_id"], str(exc))
+                    self.report.failed += 1
+            outbox.mark_sent(tx, [r["outbox_id"] for r in ready_rows], _now(self.clock))
+        if not items:
+            return
+        ids = [r["outbox_id"] for r in ready_rows]
+        try:
+            answers = self.client.post_bookings(items)
+        except TransientError as exc:
+            outbox.note_error(self.warehouse, ids, str(exc))
+            self.report.errors.append(str(exc))
+            raise
+        except Beds24Error as exc:
+            answers = [{"success": False, "errors": [{"message": str(exc)}]}] * len(ids)
+        at = _now(self.clock)
+        with self.warehouse.transaction() as tx:
+            for r, item, answer in zip(ready_rows, items, _aligned(answers, len(ids)), strict=True):
+                if answer.get("success"):
+                    new_id = (answer.get("new") or {}).get("id") or item.get("id")
+                    outbox.mark_acknowledged(tx, r["outbox_id"], at, result=answer,
+                                             beds24_id=int(new_id) if new_id else None)
+                    acknowledge_booking(tx, self.hotel.hotel_id, r["entity"], item, int(new_id) if new_id else None,
+                                        at)
+                    self.report.acknowledged += 1
+                else:
+                    outbox.mark_failed(tx, r["outbox_id"], _error_text(answer), result=answer)
+                    self.report.failed += 1
+
+
+def _aligned(answers: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Beds24 answers one item per request item, in order; a short answer leaves the rest unacknowledged-failed."""
+    answers = [a if isinstance(a, dict) else {} for a in answers]
+    missing = {"success": False, "errors": [{"message": "no answer for this item"}]}
+    return answers[:n] + [missing] * (n - len(answers))
+
+
+def drain_hotel(warehouse: Warehouse, hotel: HotelChannel, clock: Callable[[], datetime],
+                client: Beds24Client | None = None, max_batches: int | None = None) -> tuple[DrainReport, Any]:
+    """Drain one hotel (opens a client from the configuration unless given); (report, client stats)."""
+    own = client is None
+    client = client or Beds24Client(hotel.base_url, hotel.refresh_token())
+    try:
+        report = Drainer(warehouse, hotel, client, clock).run(max_batches)
+        return report, client.stats
+    finally:
+        if own:
+            client.close()
