@@ -20,6 +20,7 @@ import click
 #: Production command groups: name -> "module:attribute" of a click command (one line per domain).
 COMMANDS: dict[str, str] = {
     # "report": "hotel_pipeline.reports.cli:report",
+    "webhooks": "hotel_pipeline.webhooks.cli:webhooks",
 }
 
 #: Entry-point group through which plugins (the workshop) add commands.

@@ -17,10 +17,11 @@ from hotel_pipeline.defs.pacing import definitions as pacing
 from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
+from hotel_pipeline.defs.webhooks import definitions as webhooks
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy)
+DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks)
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:

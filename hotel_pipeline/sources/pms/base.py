@@ -159,6 +159,13 @@ class PmsConnector(ABC):
     def fetch(self, window: Window) -> None:
         """Call the API for ``window``; every response goes through ``self.http.call(..., label=...)``."""
 
+    def fetch_ids(self, ids: list[str]) -> None:
+        """Fetch only the named reservations (a webhook's ids), with what ``normalise`` needs beside them.
+
+        Optional: a connector without it keeps this default, and a webhook batch runs an incremental extract instead.
+        """
+        raise NotImplementedError(f"{self.source} cannot fetch reservations by id")
+
     @classmethod
     @abstractmethod
     def normalise(cls, pages: list[dict[str, Any]], ctx: ExtractContext) -> Normalised:

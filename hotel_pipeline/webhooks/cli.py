@@ -1,0 +1,58 @@
+"""``hotel-pipeline webhooks``: serve the receiver, replay stored events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from hotel_pipeline.core.clock import Clock, parse_instant
+
+
+@click.group(name="webhooks", help="The webhook receiver and its inbox.")
+def webhooks() -> None:
+    pass
+
+
+@webhooks.command(help="Serve the receiver (uvicorn) with one route per vendor and hotel of the portfolio.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8780, show_default=True, type=int)
+@click.option("--spool", "spool_root", type=click.Path(path_type=Path), default=None,
+              help="Folder of stored deliveries (default $HOTEL_PIPELINE_DATA_DIR/raw/webhooks).")
+@click.option("--max-body-bytes", default=None, type=int, help="Body size limit (default 256 KiB).")
+def serve(host: str, port: int, spool_root: Path | None, max_body_bytes: int | None) -> None:
+    import uvicorn
+
+    from hotel_pipeline.core.portfolio import current_portfolio
+    from hotel_pipeline.webhooks.receiver import MAX_BODY_BYTES, build_app
+    from hotel_pipeline.webhooks.spool import Spool
+    from hotel_pipeline.webhooks.vendors import portfolio_endpoints
+
+    endpoints = portfolio_endpoints(current_portfolio())
+    for e in endpoints:
+        state = "ready" if e.secret else f"DISABLED: set {e.secret_env}"
+        click.echo(f"POST {e.path}  ({e.vendor}, {e.auth}) {state}", err=True)
+    app = build_app(endpoints, Spool(spool_root), Clock(), max_body_bytes or MAX_BODY_BYTES)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30)
+
+
+def _instant(text: str) -> datetime:
+    return parse_instant(text)
+
+
+@webhooks.command(help="Re-process the stored events of a hotel received between --from and --to (ISO instants).")
+@click.option("--hotel", "hotel_id", required=True)
+@click.option("--from", "start", required=True, type=_instant)
+@click.option("--to", "end", required=True, type=_instant)
+def replay(hotel_id: str, start: datetime, end: datetime) -> None:
+    from hotel_pipeline.core.portfolio import current_portfolio
+    from hotel_pipeline.core.warehouse import Warehouse
+    from hotel_pipeline.webhooks.apply import replay as replay_events
+
+    results = replay_events(Warehouse(), current_portfolio(), Clock(), hotel_id, start, end)
+    for r in results:
+        click.echo(f"{r.hotel_id} {r.vendor}: {r.events} events, {r.ids} ids, {r.accepted} new versions, "
+                   f"{r.board_rows_changed} board rows changed ({r.outcome})")
+    if not results:
+        click.echo(f"no stored events of {hotel_id} in that range")
