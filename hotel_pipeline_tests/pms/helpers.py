@@ -172,9 +172,10 @@ SCOPES: dict[str, Scope] = {
 
 @contextmanager
 def serving(world: World, vendor: str) -> Iterator[RunningSandbox]:
-    """The sandbox serving ``vendor`` on a free loopback port over ``world``, its clock at :data:`NOW`."""
+    """The sandbox serving ``vendor`` on a free loopback port over ``world``, its clock at :data:`NOW`; for the
+    vendors with a bundled spec, every request and response is held to it (any breach fails the test)."""
     world.set_now(NOW)
-    with running_sandbox(world, [vendor]) as running:
+    with running_sandbox(world, [vendor], validate_specs=True) as running:
         yield running
 
 

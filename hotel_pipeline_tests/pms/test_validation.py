@@ -35,11 +35,15 @@ def test_contract_breaches_are_rejected_with_a_reason() -> None:
 
 
 def test_rejected_rows_land_in_quarantine(tmp_path: Path) -> None:
+    room = {"roomTypeID": "9", "roomTypeName": "Double", "adults": "2", "children": "0", "roomCheckIn": "2016-07-01",
+            "roomCheckOut": "2016-07-03", "detailedRoomRates": {"2016-07-01": 100, "2016-07-02": 100}}
     page = {"label": "reservations", "body": {"success": True, "total": 2, "data": [
-        {"reservationID": "1", "status": "confirmed", "startDate": "2016-07-01", "endDate": "2016-07-03",
-         "dateCreated": "2016-01-01 23:10:00", "adults": "2", "children": "0", "mealPlans": "Breakfast", "rooms": []},
-        {"reservationID": "2", "status": "weird", "startDate": "2016-07-01", "endDate": "2016-07-03",
-         "dateCreated": "2016-01-01 23:10:00", "adults": "2", "children": "0", "mealPlans": "Breakfast", "rooms": []},
+        {"reservationID": "1", "status": "confirmed", "reservationCheckIn": "2016-07-01",
+         "reservationCheckOut": "2016-07-03", "dateCreated": "2016-01-01 23:10:00", "mealPlans": "Breakfast",
+         "rooms": [room]},
+        {"reservationID": "2", "status": "weird", "reservationCheckIn": "2016-07-01",
+         "reservationCheckOut": "2016-07-03", "dateCreated": "2016-01-01 23:10:00", "mealPlans": "Breakfast",
+         "rooms": [room]},
     ]}}
     header = {"extract_id": "t1", "mode": "full", "context": CTX.as_dict(),
               "window": {"until": "2016-07-02T02:00:00+00:00"}}
@@ -47,5 +51,5 @@ def test_rejected_rows_land_in_quarantine(tmp_path: Path) -> None:
     result = apply_extract(wh, header, [page], raw_file="x", now=datetime(2016, 7, 2, 2), move_cursor=True)
     assert result.accepted.new == 1 and result.quarantined == 1
     q = wh.query("SELECT reason, location FROM quarantine")
-    assert q["reason"][0].startswith("status") and "reservation 2" in q["location"][0]
+    assert "unknown status 'weird'" in q["reason"][0] and "reservation 2" in q["location"][0]
     assert pl.DataFrame(wh.query("SELECT external_id FROM reservation_versions"))["external_id"].to_list() == ["1"]

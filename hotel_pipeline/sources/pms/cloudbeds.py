@@ -1,22 +1,35 @@
-"""Cloudbeds API v1.3 -> unified model (cloudbeds/openapi-specs).
+"""Cloudbeds API v1.3 -> unified model (cloudbeds/openapi-specs, src/pms-v1.3-openapi.yaml).
 
 Why it looks the way it does:
+- it reads ``getReservationsWithRateDetails`` as that operation documents it (not ``getReservations``, whose fields
+  differ): stay dates per booked room (``rooms[].roomCheckIn``, the nights of ``rooms[].detailedRoomRates``),
+  guests per room (``rooms[].adults``/``children``, strings), the room type's short name from ``getRoomTypes``
+  (the reservation carries only ``roomTypeID``/``roomTypeName``);
+- **one unified reservation per booked room**: a one-room booking keeps the ``reservationID``; a booking of n rooms
+  gives ``<reservationID>:1`` ... ``<reservationID>:n`` in the order of ``rooms[]``, each with its own dates, guests,
+  room and net amount (its ``detailedRoomRates``); the booking's ``total`` (gross) is split across the rooms in
+  proportion to their net (Cloudbeds gives the gross per booking only);
+- filters are the operation's own: ``modifiedFrom``/``modifiedTo`` and ``reservationCheckOutFrom``/``To`` (there is
+  no check-in or status filter on this endpoint);
 - errors arrive as HTTP 200 ``{"success": false, "message": ...}``: every body is checked, an auth message is an
   ``AuthError``, anything else is retried (a client that only checks the status code silently loses data);
-- ``dateModified`` misses front-desk changes (check-in, check-out, no-show), so ``modifiedFrom`` alone never sees a
-  guest leave: every incremental run also re-reads the stays around today (``stay_window_days``, default 2), and the
-  reconciliation re-reads every stay overlapping the last ``reconcile_days`` (default 7) plus that period's changes;
+- ``dateModified`` misses front-desk changes (check-in, check-out, no-show; the spec: "some reservations
+  modification may not be reflected in this timestamp"), so every incremental run also re-reads the stays around
+  today (check-out from ``stay_window_days`` (2) before the window to ``stay_horizon_days`` (31) after today), and the
+  reconciliation re-reads the stays of the last ``reconcile_days`` (7) plus that period's changes;
 - offset paging (``pageNumber``/``pageSize <= 100``) can shift between calls: a listing whose distinct ids do not add up
   to the announced ``total`` is read again and the reads are merged (``IncompleteListingError`` after 4 reads);
+- hotel-local dates: ``dateCreatedUTC``/``dateModifiedUTC``/``dateCancelledUTC`` (UTC, naive or with an offset) are
+  turned into the hotel's date; the property-local ``dateCreated``... are the fallback;
 - 5 requests/s per property (documented).
-Status (Cloudbeds ``status``): not_confirmed/confirmed -> confirmed, checked_in, checked_out, canceled -> cancelled,
-no_show. Meal plans (``mealPlans`` string, by the ``meal_plans`` option): "Breakfast" -> BB, "Half Board" -> HB,
-"Full Board" -> FB, "Room Only" -> RO, empty -> unknown. Amounts: net = sum of ``detailedRoomRates``; gross = ``total``.
+Status, meal plans: see docs/connectors.md (every value of the ``status`` enum is mapped; an unknown status or a
+``mealPlans`` text the ``meal_plans`` option does not know sends the reservation to quarantine naming the value).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -27,7 +40,6 @@ from hotel_pipeline.sources.pms.base import (
     Window,
     guest_token,
     guests_frame,
-    local_date,
     pages_with,
     reservations_frame,
     rooms_frame,
@@ -63,6 +75,7 @@ class CloudbedsConnector(PmsConnector):
         "property_id": None,
         "reconcile_days": 7,
         "stay_window_days": 2,
+        "stay_horizon_days": 31,
         "meal_plans": {"breakfast": "BB", "half board": "HB", "full board": "FB", "room only": "RO"},
     }
 
@@ -96,6 +109,19 @@ class CloudbedsConnector(PmsConnector):
         raise IncompleteListingError(f"cloudbeds listing {sorted(params)}: pages kept shifting; "
                                      f"{len(ids)} of {total} reservations after 4 reads")
 
+    def _catalogue(self, op: str, label: str) -> None:
+        """A paged catalogue (getRoomTypes, getRooms): pages of ``pageSize`` until a short one."""
+        number = 1
+        while True:
+            data = self.http.call("GET", API + op, params={"pageNumber": str(number), "pageSize": str(PAGE)},
+                                  headers=self._headers, check=_check, label=label)
+            items = data.get("data") or []
+            if op == "getRooms":
+                items = [room for prop in items for room in (prop.get("rooms") or [])]
+            if len(items) < PAGE or number >= 100:
+                return
+            number += 1
+
     def fetch(self, window: Window) -> None:
         tz = ZoneInfo(self.hotel.timezone)
 
@@ -103,75 +129,163 @@ class CloudbedsConnector(PmsConnector):
             return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
         today = window.until.astimezone(tz).date()
+        horizon = timedelta(days=int(self.options["stay_horizon_days"]))
         if window.mode == "full":
             self._listing({})
-        elif window.mode == "incremental":
-            since = window.since or window.until
-            self._listing({"modifiedFrom": local(since), "modifiedTo": local(window.until)})
-            start = since.astimezone(tz).date() - timedelta(days=int(self.options["stay_window_days"]))
-            self._listing({"checkOutFrom": start.isoformat(), "checkInTo": today.isoformat()})
         else:
             since = window.since or window.until
             self._listing({"modifiedFrom": local(since), "modifiedTo": local(window.until)})
-            start = window.start_date or today
-            self._listing({"checkOutFrom": start.isoformat(), "checkInTo": (window.end_date or today).isoformat()})
-        self.http.call("GET", API + "getRooms", params={}, headers=self._headers, check=_check, label="rooms")
+            if window.mode == "incremental":
+                start = since.astimezone(tz).date() - timedelta(days=int(self.options["stay_window_days"]))
+                end = today + horizon
+            else:
+                start, end = window.start_date or today, (window.end_date or today) + horizon
+            self._listing({"reservationCheckOutFrom": start.isoformat(), "reservationCheckOutTo": end.isoformat()})
+        self._catalogue("getRoomTypes", "room_types")
+        self._catalogue("getRooms", "rooms")
 
     @classmethod
     def normalise(cls, pages: list[dict[str, Any]], ctx: ExtractContext) -> Normalised:
         meal_map = {k.lower(): v for k, v in (ctx.options.get("meal_plans") or
                                               cls.default_options["meal_plans"]).items()}
+        short_names: dict[str, str] = {}
+        for page in pages_with(pages, "room_types"):
+            for kind in page["body"].get("data") or []:
+                if kind.get("roomTypeID") and kind.get("roomTypeNameShort"):
+                    short_names[str(kind["roomTypeID"])] = str(kind["roomTypeNameShort"])
+        rooms, room_types = [], {}
+        for page in pages_with(pages, "rooms"):
+            for prop in page["body"].get("data") or []:
+                for room in prop.get("rooms") or []:
+                    kind = short_names.get(str(room.get("roomTypeID")), room.get("roomTypeNameShort"))
+                    rooms.append({"external_id": room["roomID"], "room_number": room.get("roomName"),
+                                  "room_type": kind})
+                    if room.get("roomTypeID") and room.get("roomTypeNameShort"):
+                        room_types.setdefault(str(room["roomTypeID"]), str(room["roomTypeNameShort"]))
+        short_names = {**room_types, **short_names}
         records: dict[str, dict[str, Any]] = {}
         for page in pages_with(pages, "reservations"):
             for r in page["body"].get("data") or []:
-                records[str(r["reservationID"])] = r
-        rows, guests, newest = [], [], None
+                records[str(r.get("reservationID"))] = r
+        rows, guests, rejects, newest = [], [], [], None
         for rid, r in records.items():
-            room = (r.get("rooms") or [{}])[0]
-            rates = room.get("detailedRoomRates") or {}
-            status = STATUS_FROM_CLOUDBEDS.get(r.get("status"), r.get("status"))
-            arrival = local_date(r.get("startDate"), ctx.timezone)
-            departure = local_date(r.get("endDate"), ctx.timezone)
-            meal_text = (r.get("mealPlans") or "").strip().lower()
-            modified = r.get("dateModified")
-            if modified:
-                instant = datetime.fromisoformat(modified).replace(tzinfo=ZoneInfo(ctx.timezone)).astimezone(UTC)
-                newest = instant if newest is None or instant > newest else newest
-            children = r.get("children")
-            rows.append({
-                "external_id": rid,
-                "status": status,
-                "booked_on": local_date(r.get("dateCreated"), ctx.timezone),
-                "cancelled_on": local_date(r.get("dateCancelled"), ctx.timezone)
-                if status in ("cancelled", "no_show") else None,
-                "checked_out_on": local_date(room.get("roomCheckOut"), ctx.timezone)
-                if status == "checked_out" else None,
-                "arrival_date": arrival,
-                "departure_date": departure,
-                "nights": (departure - arrival).days if arrival and departure else None,
-                "room_type": room.get("roomTypeNameShort") or room.get("roomTypeName"),
-                "room_number": room.get("roomName") or None,
-                "guest_token": guest_token(ctx, r.get("guestID")),
-                "adults": int(r["adults"]) if str(r.get("adults") or "").isdigit() else None,
-                "children": int(children) if str(children or "").isdigit() else None,
-                "babies": None,
-                "meal_plan": meal_map.get(meal_text, "unknown") if meal_text else "unknown",
-                "net_amount": round(sum(float(v) for v in rates.values()), 2),
-                "gross_amount": float(r["total"]) if r.get("total") is not None else None,
-                "channel": r.get("sourceName"),
-            })
+            try:
+                booking = _booking_rows(rid, r, ctx, meal_map, short_names)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                rejects.append({"location": f"cloudbeds reservation {rid}", "reason": f"cloudbeds reservation {rid}: "
+                                f"{exc}", "payload": json.dumps(_without_pii(r), default=str)})
+                continue
+            modified = _instant(r, "dateModified", ctx.timezone)
+            if modified is not None:
+                newest = modified if newest is None or modified > newest else newest
+            rows.extend(booking)
             for guest in (r.get("guestList") or {}).values():
                 guests.append({"external_id": guest.get("guestID"), "first_name": guest.get("guestFirstName"),
                                "last_name": guest.get("guestLastName"), "email": guest.get("guestEmail"),
                                "phone": guest.get("guestPhone"), "country": guest.get("guestCountry")})
-        rooms = []
-        for page in pages_with(pages, "rooms"):
-            for prop in page["body"].get("data") or []:
-                for room in prop.get("rooms") or []:
-                    rooms.append({"external_id": room["roomID"], "room_number": room.get("roomName"),
-                                  "room_type": room.get("roomTypeNameShort")})
         return Normalised(reservations_frame(rows, ctx), rooms_frame(rooms, ctx), guests_frame(guests, ctx),
-                          newest_modified=newest)
+                          rejects=rejects, newest_modified=newest)
+
+
+def _without_pii(record: dict[str, Any]) -> dict[str, Any]:
+    """A quarantined reservation without guest names, e-mails and phones (the raw zone keeps the original)."""
+    out = {k: v for k, v in record.items() if k not in ("guestList", "guestName")}
+    out["rooms"] = [{k: v for k, v in room.items() if k != "guestName"} for room in record.get("rooms") or []
+                    if isinstance(room, dict)]
+    return out
+
+
+def _instant(record: dict[str, Any], name: str, timezone: str) -> datetime | None:
+    """``<name>UTC`` (UTC; naive or with an offset) or else ``<name>`` (property-local), as an aware UTC instant."""
+    utc, local = record.get(name + "UTC"), record.get(name)
+    if utc:
+        value = datetime.fromisoformat(str(utc).replace("Z", "+00:00"))
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    if local:
+        value = datetime.fromisoformat(str(local).replace("Z", "+00:00"))
+        return (value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone))).astimezone(UTC)
+    return None
+
+
+def _local_day(record: dict[str, Any], name: str, timezone: str) -> date | None:
+    instant = _instant(record, name, timezone)
+    return None if instant is None else instant.astimezone(ZoneInfo(timezone)).date()
+
+
+def _count(value: Any, what: str) -> int | None:
+    """A guest count the spec types as a string ("2"); numbers are read too, "" is unknown."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError(f"{what} is not a count: {value!r}")
+    return int(text)
+
+
+def _day(value: Any, what: str) -> date | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"{what} is not a date: {value!r}") from None
+
+
+def _booking_rows(rid: str, r: dict[str, Any], ctx: ExtractContext, meal_map: dict[str, str],
+                  short_names: dict[str, str]) -> list[dict[str, Any]]:
+    """The unified rows of one reservation: one per booked room (see the module docstring)."""
+    raw_status = r.get("status")
+    if raw_status not in STATUS_FROM_CLOUDBEDS:
+        raise ValueError(f"unknown status {raw_status!r}")
+    status = STATUS_FROM_CLOUDBEDS[raw_status]
+    meal_text = (r.get("mealPlans") or "").strip()
+    if meal_text and meal_text.lower() not in meal_map:
+        raise ValueError(f"unknown mealPlans {meal_text!r} (map it with the meal_plans option)")
+    meal = meal_map[meal_text.lower()] if meal_text else "unknown"
+    rooms = [room for room in r.get("rooms") or [] if isinstance(room, dict)]
+    if not rooms:
+        raise ValueError("no rooms[]")
+    booked_on = _local_day(r, "dateCreated", ctx.timezone)
+    cancelled_on = _local_day(r, "dateCancelled", ctx.timezone) if status in ("cancelled", "no_show") else None
+    nets = [round(sum(float(v) for v in (room.get("detailedRoomRates") or {}).values()), 2) for room in rooms]
+    total = float(r["total"]) if r.get("total") not in (None, "") else None
+    channel = r.get("sourceName") or (r.get("source") or {}).get("name") or None
+    out = []
+    for n, (room, net) in enumerate(zip(rooms, nets, strict=True), start=1):
+        nights = sorted(_day(d, "a detailedRoomRates date") for d in (room.get("detailedRoomRates") or {}))
+        arrival = _day(room.get("roomCheckIn") or r.get("reservationCheckIn"), "roomCheckIn")
+        room_out = _day(room.get("roomCheckOut") or r.get("reservationCheckOut"), "roomCheckOut")
+        departure = nights[-1] + timedelta(days=1) if nights else room_out
+        if arrival is None or departure is None:
+            raise ValueError("no stay dates (roomCheckIn/roomCheckOut)")
+        gross = None
+        if total is not None:
+            gross = total if len(rooms) == 1 else round(total * net / sum(nets), 2) if sum(nets) else \
+                round(total / len(rooms), 2)
+        kind = room.get("roomTypeID")
+        out.append({
+            "external_id": rid if len(rooms) == 1 else f"{rid}:{n}",
+            "status": status,
+            "booked_on": booked_on,
+            "cancelled_on": cancelled_on,
+            "checked_out_on": room_out if status == "checked_out" else None,
+            "arrival_date": arrival,
+            "departure_date": departure,
+            "nights": (departure - arrival).days,
+            "room_type": short_names.get(str(kind)) if kind is not None and str(kind) in short_names
+            else room.get("roomTypeName"),
+            "room_number": room.get("roomName") or None,
+            "guest_token": guest_token(ctx, room.get("guestID") or r.get("guestID")),
+            "adults": _count(room.get("adults"), "rooms[].adults"),
+            "children": _count(room.get("children"), "rooms[].children"),
+            "babies": None,
+            "meal_plan": meal,
+            "net_amount": net,
+            "gross_amount": gross,
+            "channel": channel,
+        })
+    return out
 
 
 CONNECTOR = CloudbedsConnector

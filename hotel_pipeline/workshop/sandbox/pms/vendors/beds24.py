@@ -160,7 +160,7 @@ class Beds24Handler(VendorHandler):
     name: ClassVar[str] = "beds24"
     rate_limit: ClassVar[RateLimitSpec | None] = RateLimitSpec(FIVE_MIN_CREDITS, 300.0)
     credential_fields: ClassVar[tuple[str, ...]] = ("refresh_token",)
-    spec: ClassVar[str | None] = "beds24"
+    spec: ClassVar[str | None] = None  # "beds24" once the sandbox serves its spec
 
     credit_window_seconds: float = 300.0
     credits: int = FIVE_MIN_CREDITS
