@@ -39,6 +39,10 @@ class Source:
         return self.options.get(key, default)
 
 
+#: The recorder's choices for a partial sync (see ``Hotel.partial_sync``).
+PARTIAL_SYNC_POLICIES = ("skip", "record")
+
+
 @dataclass(frozen=True)
 class Hotel:
     id: str
@@ -53,6 +57,9 @@ class Hotel:
     guest_display: str = "none"
     #: Days after departure that room-level detail (room nights, restaurant bookings, names) is kept.
     retention_days: int = 90
+    #: What the 03:00 recorder does when a source's latest sync is ``partial`` (records quarantined, the rest
+    #: loaded): ``skip`` (default: no snapshot, logged with the count) or ``record`` (photograph it anyway).
+    partial_sync: str = "skip"
 
     def source(self, source_type: str) -> Source | None:
         return next((s for s in self.sources if s.type == source_type), None)
@@ -97,6 +104,9 @@ def _hotel(raw: dict[str, Any], where: str) -> Hotel:
     retention_days = int(raw.get("retention_days", 90))
     if retention_days < 0:
         raise PortfolioError(f"{where}: retention_days must be zero or more")
+    partial = str(raw.get("partial_sync", "skip"))
+    if partial not in PARTIAL_SYNC_POLICIES:
+        raise PortfolioError(f"{where}: partial_sync must be one of {', '.join(PARTIAL_SYNC_POLICIES)}, got {partial!r}")
     sources = []
     for s in raw.get("sources") or []:
         if "type" not in s:
@@ -112,6 +122,7 @@ def _hotel(raw: dict[str, Any], where: str) -> Hotel:
         sync_max_age_hours=float(raw.get("sync_max_age_hours", 30.0)),
         guest_display=guest_display,
         retention_days=retention_days,
+        partial_sync=partial,
     )
 
 

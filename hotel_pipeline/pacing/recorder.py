@@ -4,6 +4,8 @@ For every (hotel, snapshot_date S) asked for, one outcome:
 - already in ``pacing_snapshots``: left exactly as it is (append-only; a re-run only fills missing hotels);
 - S after the hotel's business date T: skipped (the future cannot be photographed);
 - the hotel's sync is failed, or does not cover S-1: skipped, logged in ``snapshot_log`` (never a partial baseline);
+- the hotel's sync is partial (records quarantined): the hotel's ``partial_sync`` policy decides, by default skipped
+  and logged naming the count;
 - S = T: *recorded*, a photograph of the live layer ``daily_metrics`` built for T (and a recent successful sync);
 - S < T: *reconstructed* from booking history by the ``pacing_snapshots`` SQL model, the whole range in one statement.
 All rows, digests and log entries of a run commit in one transaction (see ``append_only`` for the guards).
@@ -68,7 +70,11 @@ def _sync_problem(hotel: Hotel, sync: dict[tuple[str, str], dict], day: date, re
         row = sync.get((hotel.id, source.type))
         if row is None:
             return f"{source.type}: never synced"
-        if row["last_status"] != "ok":
+        if row["last_status"] == "partial":
+            if hotel.partial_sync == "skip":
+                return (f"{source.type}: partial sync, {row.get('quarantined') or 0} records quarantined "
+                        f"(policy partial_sync: skip)")
+        elif row["last_status"] != "ok":
             return f"{source.type}: last sync failed ({row.get('last_error') or 'no detail'})"
         covered = row["covered_through"]
         if covered is None or covered < day - timedelta(days=1):

@@ -82,7 +82,7 @@ INTEGRATION_STATUS = spec(
         ("source", "VARCHAR", "csv or PMS name"),
         ("last_attempt_at", "TIMESTAMP", "start of the latest sync attempt"),
         ("last_success_at", "TIMESTAMP", "end of the latest successful sync"),
-        ("last_status", "VARCHAR", "ok or failed"),
+        ("last_status", "VARCHAR", "ok, partial (records quarantined; the rest committed) or failed"),
         ("covered_through", "DATE", "hotel business date the synced data is complete through"),
         ("cursor", "VARCHAR", "incremental cursor committed with the data it covers"),
         ("records_fetched", "BIGINT", "records read in the latest attempt"),
@@ -92,6 +92,8 @@ INTEGRATION_STATUS = spec(
         ("errors", "INTEGER", "errors in the latest attempt"),
         ("last_error", "VARCHAR", "the latest error message (never a secret)"),
         ("lag_seconds", "DOUBLE", "now minus the newest record's source time at the latest success"),
+        ("quarantined", "INTEGER", "records of the latest successful sync sent to quarantine"),
+        ("skipped", "INTEGER", "records of the latest successful sync that are not bookings (waitlists, quotes...)"),
     ],
     primary_key=("hotel_id", "source"),
     doc="Per hotel and source: the health of the latest sync; the 03:00 recorder trusts a hotel only if it is fresh.",
@@ -204,6 +206,7 @@ def quarantine_rows(tx: Tx, rows: pl.DataFrame, *, batch_id: str) -> int:
 def record_sync(tx: Tx, status: dict) -> None:
     """Upsert the ``integration_status`` row of (hotel_id, source); ``status`` holds any of its columns."""
     tx.ensure_table(INTEGRATION_STATUS)
+    tx.add_missing_columns(INTEGRATION_STATUS)
     key = {"h": status["hotel_id"], "s": status["source"]}
     current = tx.query("SELECT * FROM integration_status WHERE hotel_id = :h AND source = :s", key)
     row = current.to_dicts()[0] if current.height else {}

@@ -80,6 +80,8 @@ class Normalised:
     guests: pl.DataFrame
     rejects: list[dict[str, Any]] = field(default_factory=list)
     newest_modified: datetime | None = None
+    #: records that are not bookings (waitlists, quotes, inquiries, stop-sells), counted by reason
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 class PmsConnector(ABC):
@@ -258,36 +260,98 @@ def records_of(pages: Iterable[dict[str, Any]], label: str, items: Callable[[Any
     return records
 
 
-def assemble(records: dict[str, dict[str, Any]], convert: Callable[[dict[str, Any]], dict[str, Any] | None],
-             ctx: ExtractContext, what: str, errors: tuple[type[Exception], ...],
+class NotABooking(Exception):  # noqa: N818 - a verdict, not a failure
+    """Raised by a converter for a record the vendor lists that is not a guest booking (a waitlist entry, a quote,
+    an inquiry, a stop-sell, an owner block): skipped and counted under its message (e.g. "waitlist Requested"),
+    never quarantined and never loaded."""
+
+
+#: Python types a unified reservation field may hold (None aside), by the frame's column type.
+_ROW_TYPES: dict[str, tuple[type, ...]] = {}
+
+
+def _row_types() -> dict[str, tuple[type, ...]]:
+    if not _ROW_TYPES:
+        kinds = {pl.String: (str,), pl.Date: (date,), pl.Int32: (int,), pl.Float64: (int, float),
+                 pl.Boolean: (bool,)}
+        _ROW_TYPES.update({name: kinds[dtype] for name, dtype in RESERVATION_SCHEMA.items()})
+    return _ROW_TYPES
+
+
+def check_row(row: dict[str, Any]) -> None:
+    """Raise ValueError naming the field when a unified row holds a value its column cannot take (a string where
+    an integer belongs, a datetime for a date, a bool for a count...). Why: one such value makes polars refuse the
+    whole frame, and with it every other record of the extract; checked per row, only that record is quarantined."""
+    for name, allowed in _row_types().items():
+        value = row.get(name)
+        if value is None:
+            continue
+        bad = not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed) or (
+            isinstance(value, datetime) and datetime not in allowed)
+        if bad:
+            raise ValueError(f"{name} holds {type(value).__name__} {str(value)[:40]!r}")
+
+
+def assemble(records: dict[str, dict[str, Any]],
+             convert: Callable[[dict[str, Any]], dict[str, Any] | list[dict[str, Any]] | None],
+             ctx: ExtractContext, what: str, errors: tuple[type[Exception], ...] = (),
              rejects: list[dict[str, Any]] | None = None) -> Normalised:
-    """Records by id -> unified frames, for vendors whose ``convert(record)`` gives a unified row with
-    ``source_modified_at`` (naive = hotel-local) and ``guest`` (or None: not a reservation). A record that raises
-    one of ``errors`` is rejected with ``what <id>: <error>``; guests and rooms are keyed by reservation id / room."""
+    """Records by id -> unified frames, one record at a time, so that no record can stop the others.
+
+    ``convert(record)`` gives a unified row with ``source_modified_at`` (naive = hotel-local) and ``guest``, or a
+    list of such rows (one per booked room of a multi-room booking, each with its own ``external_id``), or None
+    (nothing to load). A record whose converter raises ``NotABooking`` is skipped and counted by reason. A record
+    whose converter raises anything else (``errors`` are the vendor's own, but a KeyError or TypeError on an
+    unexpected shape counts the same), or whose row holds a value of the wrong type, is quarantined with
+    ``what <id>: <error>`` and the record itself (stripped of names, e-mails and phones when it is written).
+    Guests are keyed by the record id (all rooms of a booking share the guest), rooms by room number; a row
+    without ``guest`` keeps the ``guest_token`` it carries (vendors that list guests apart).
+    """
     rejects = [] if rejects is None else rejects
+    skipped: dict[str, int] = {}
     rows, guests, rooms = [], [], {}
     newest: datetime | None = None
     for rid, item in records.items():
         try:
-            row = convert(item)
-        except (*errors, KeyError, ValueError) as exc:
-            rejects.append({"reason": f"{what} {rid}: {exc}", "payload": item})
+            converted = convert(item)
+            batch = [] if converted is None else converted if isinstance(converted, list) else [converted]
+            for row in batch:
+                check_row(row)
+        except NotABooking as verdict:
+            skipped[str(verdict)] = skipped.get(str(verdict), 0) + 1
             continue
-        if row is None:
+        except Exception as exc:  # noqa: BLE001 - any failure of one record quarantines that record only
+            rejects.append(reject(what, rid, exc, item))
             continue
-        modified = row.pop("source_modified_at")
-        if modified.tzinfo is None:
-            modified = modified.replace(tzinfo=ZoneInfo(ctx.timezone))
-        modified = modified.astimezone(UTC)
-        newest = modified if newest is None or modified > newest else newest
-        row["guest_token"] = guest_token(ctx, f"res:{rid}")
-        rows.append(row)
-        guests.append({"external_id": f"res:{rid}", **row.pop("guest")})
-        if row["room_number"]:
-            rooms[row["room_number"]] = {"external_id": row["room_number"], "room_number": row["room_number"],
-                                         "room_type": row["room_type"]}
+        for row in batch:
+            modified = row.pop("source_modified_at")
+            if modified.tzinfo is None:
+                modified = modified.replace(tzinfo=ZoneInfo(ctx.timezone))
+            modified = modified.astimezone(UTC)
+            newest = modified if newest is None or modified > newest else newest
+            if "guest" in row:  # else the row names its guest (e.g. a customer listed apart) itself
+                row["guest_token"] = guest_token(ctx, f"res:{rid}")
+                guests.append({"external_id": f"res:{rid}", **row.pop("guest")})
+            rows.append(row)
+            if row["room_number"]:
+                rooms[row["room_number"]] = {"external_id": row["room_number"], "room_number": row["room_number"],
+                                             "room_type": row["room_type"]}
     return Normalised(reservations_frame(rows, ctx), rooms_frame(list(rooms.values()), ctx),
-                      guests_frame(guests, ctx), rejects=rejects, newest_modified=newest)
+                      guests_frame(guests, ctx), rejects=rejects, newest_modified=newest, skipped=skipped)
+
+
+def reject(what: str, rid: object, exc: BaseException | str, item: Any) -> dict[str, Any]:
+    """A quarantine entry for one vendor record: where, why (the error names the raw value) and the record.
+    ``apply_extract`` strips the record of guest names, e-mails and phones before it is written."""
+    why = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) \
+        else str(exc)
+    return {"location": f"{what} {rid}", "reason": f"{what} {rid}: {why}", "payload": item}
+
+
+def room_external_id(booking_id: object, sequence: int, rooms: int) -> str:
+    """The unified key of one booked room: the booking's id for a one-room booking, ``"<id>:<n>"`` (n = 1, 2, ...
+    in the vendor's room order) when the booking holds several rooms, so a 3-room booking is three reservations."""
+    return str(booking_id) if rooms <= 1 else f"{booking_id}:{sequence}"
 
 
 def pages_with(pages: Iterable[dict[str, Any]], label: str) -> list[dict[str, Any]]:
@@ -299,9 +363,12 @@ def local_date(instant: str | None, timezone: str) -> date | None:
     if not instant:
         return None
     text = str(instant).replace("Z", "+00:00")
-    if len(text) == 10:
-        return date.fromisoformat(text)
-    value = datetime.fromisoformat(text)
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"unreadable date or instant {instant!r} ({exc})") from None
     if value.tzinfo is None:
         return value.date()  # already property-local
     return value.astimezone(ZoneInfo(timezone)).date()
@@ -310,18 +377,26 @@ def local_date(instant: str | None, timezone: str) -> date | None:
 def parse_utc(instant: str | None) -> datetime | None:
     if not instant:
         return None
-    value = datetime.fromisoformat(str(instant).replace("Z", "+00:00"))
+    try:
+        value = datetime.fromisoformat(str(instant).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"unreadable instant {instant!r} ({exc})") from None
     return value.replace(tzinfo=None) if value.tzinfo is None else value
+
+
+#: The column types of a normaliser's reservation rows (``check_row`` holds each row to them).
+RESERVATION_SCHEMA: dict[str, Any] = {
+    "external_id": pl.String, "status": pl.String, "booked_on": pl.Date, "cancelled_on": pl.Date,
+    "checked_out_on": pl.Date, "arrival_date": pl.Date, "departure_date": pl.Date, "nights": pl.Int32,
+    "room_type": pl.String, "room_number": pl.String, "guest_token": pl.String, "adults": pl.Int32,
+    "children": pl.Int32, "babies": pl.Int32, "meal_plan": pl.String, "is_dbb": pl.Boolean,
+    "is_package": pl.Boolean, "net_amount": pl.Float64, "gross_amount": pl.Float64, "currency": pl.String,
+    "channel": pl.String}
 
 
 def reservations_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFrame:
     """Unified reservation rows -> frame with key columns, derived is_dbb, and defaults (currency, is_package)."""
-    schema = {"external_id": pl.String, "status": pl.String, "booked_on": pl.Date, "cancelled_on": pl.Date,
-              "checked_out_on": pl.Date, "arrival_date": pl.Date, "departure_date": pl.Date, "nights": pl.Int32,
-              "room_type": pl.String, "room_number": pl.String, "guest_token": pl.String, "adults": pl.Int32,
-              "children": pl.Int32, "babies": pl.Int32, "meal_plan": pl.String, "is_dbb": pl.Boolean,
-              "is_package": pl.Boolean, "net_amount": pl.Float64, "gross_amount": pl.Float64,
-              "currency": pl.String, "channel": pl.String}
+    schema = RESERVATION_SCHEMA
     frame = pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
     return frame.with_columns(
         pl.lit(ctx.hotel_id).alias("hotel_id"),
@@ -346,7 +421,7 @@ def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFram
     key = pii_key()
     out = []
     for r in rows:
-        name = " ".join(x for x in (r.get("first_name"), r.get("last_name")) if x) or None
+        name = " ".join(str(x) for x in (r.get("first_name"), r.get("last_name")) if x) or None
         phone = "".join(ch for ch in str(r.get("phone") or "") if ch.isdigit()) or None
         out.append({
             "hotel_id": ctx.hotel_id, "source": ctx.source, "external_id": str(r["external_id"]),
@@ -354,7 +429,7 @@ def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFram
             "name_token": tokenise(name, kind="name", key=key),
             "email_token": tokenise(r.get("email"), kind="email", key=key),
             "phone_token": tokenise(phone, kind="phone", key=key),
-            "country": r.get("country"),
+            "country": None if r.get("country") is None else str(r["country"]),
         })
     schema = {c: pl.String for c in ("hotel_id", "source", "external_id", "guest_token", "name_token", "email_token",
                                      "phone_token", "country")}
@@ -364,8 +439,11 @@ def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFram
 def rooms_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFrame:
     """Rows of {external_id, room_number, room_type} -> rooms frame."""
     schema = {c: pl.String for c in ("hotel_id", "source", "external_id", "room_number", "room_type")}
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
     out = [{"hotel_id": ctx.hotel_id, "source": ctx.source, "external_id": str(r["external_id"]),
-            "room_number": r.get("room_number"), "room_type": r.get("room_type")} for r in rows]
+            "room_number": text(r.get("room_number")), "room_type": text(r.get("room_type"))} for r in rows]
     return pl.DataFrame(out, schema=schema).unique("external_id", keep="last", maintain_order=True)
 
 

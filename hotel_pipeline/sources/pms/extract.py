@@ -25,6 +25,7 @@ from hotel_pipeline.sources.pms import connector_classes
 from hotel_pipeline.sources.pms.base import ExtractContext, Normalised, PmsConnector, Window, validate_reservations
 from hotel_pipeline.sources.pms.errors import ConnectorError
 from hotel_pipeline.sources.pms.http import HttpStats
+from hotel_pipeline.sources.pms.pii import quarantine_payload
 from hotel_pipeline.sources.pms.raw import iter_raw, raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import INTEGRATION_STATUS, Accepted, accept_reservations, quarantine_rows, record_sync
@@ -49,13 +50,18 @@ class ExtractResult:
     quarantined: int = 0
     rooms: int = 0
     guests: int = 0
+    #: records the vendor listed that are not bookings (waitlists, quotes, inquiries, stop-sells)
+    skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         return {
             "extract_id": self.extract_id, "mode": self.mode, "records": self.records,
             "new": self.accepted.new, "changed": self.accepted.changed, "unchanged": self.accepted.unchanged,
-            "stale": self.accepted.stale, "quarantined": self.quarantined, "pages": self.pages,
+            "stale": self.accepted.stale, "quarantined": self.quarantined, "skipped": self.skipped,
+            "skipped_by_reason": "; ".join(f"{k}: {v}" for k, v in sorted(self.skipped_by_reason.items())),
+            "pages": self.pages,
             "requests": self.stats.requests, "retries": self.stats.retries,
             "throttle_waits": self.stats.throttle_waits, "errors": self.stats.errors,
             "cursor": self.cursor or "", "raw_file": self.raw_file, "rooms": self.rooms, "guests": self.guests,
@@ -170,18 +176,25 @@ def apply_extract(
     now: datetime,
     move_cursor: bool,
 ) -> ExtractResult:
-    """Normalise raw pages and commit them with the cursor in one transaction (used by extracts and by rebuild)."""
+    """Normalise raw pages and commit them with the cursor in one transaction (used by extracts and by rebuild).
+
+    Records the normaliser rejected, and rows the reservation contract refuses, go to ``quarantine`` (payload
+    stripped of guest names, e-mails and phones; the raw zone keeps the original) while the rest commits; such a sync
+    is ``partial`` in integration_status, with the count, so the 03:00 recorder can apply the hotel's policy."""
     normalised, ctx = normalise_pages(header, pages)
     good, bad = validate_reservations(normalised.reservations)
     window = header["window"]
     until = datetime.fromisoformat(window["until"])
     synced_at = _naive(now)
     extract_id = header["extract_id"]
-    rejects = list(normalised.rejects) + [
+    rejects = [{"location": f"{ctx.source} extract {extract_id} {r.get('location') or 'record'}",
+                "reason": str(r.get("reason")), "payload": quarantine_payload(r.get("payload"))}
+               for r in normalised.rejects] + [
         {"location": f"{ctx.source} extract {extract_id} reservation {r['external_id']}", "reason": r["_reason"],
          "payload": json.dumps({k: str(v) for k, v in r.items() if k != "_reason"})}
         for r in bad.to_dicts()
     ]
+    skipped = sum(normalised.skipped.values())
     stats = stats or HttpStats()
     tz = ZoneInfo(ctx.timezone)
     newest = normalised.newest_modified
@@ -198,9 +211,11 @@ def apply_extract(
         ), batch_id=extract_id)
         sync: dict[str, Any] = {
             "hotel_id": ctx.hotel_id, "source": ctx.source, "last_attempt_at": synced_at,
-            "last_success_at": synced_at, "last_status": "ok", "records_fetched": normalised.reservations.height,
+            "last_success_at": synced_at, "last_status": "partial" if quarantined else "ok",
+            "records_fetched": normalised.reservations.height, "quarantined": quarantined, "skipped": skipped,
             "pages": len(pages), "retries": stats.retries, "throttle_waits": stats.throttle_waits,
-            "errors": stats.errors, "last_error": None,
+            "errors": stats.errors,
+            "last_error": f"{quarantined} records quarantined (quarantine batch {extract_id})" if quarantined else None,
             "lag_seconds": (now - newest).total_seconds() if newest else None,
         }
         if move_cursor:
@@ -211,6 +226,7 @@ def apply_extract(
         extract_id=extract_id, source=ctx.source, hotel_id=ctx.hotel_id, mode=header["mode"],
         records=normalised.reservations.height, accepted=accepted, pages=len(pages), stats=stats,
         cursor=sync.get("cursor"), raw_file=raw_file, quarantined=quarantined, rooms=rooms, guests=guests,
+        skipped=skipped, skipped_by_reason=dict(normalised.skipped),
     )
 
 

@@ -28,12 +28,12 @@ from hotel_pipeline.sources.pms.base import (
     Normalised,
     PmsConnector,
     Window,
+    assemble,
     guest_token,
     guests_frame,
     local_date,
     pages_with,
     parse_utc,
-    reservations_frame,
     rooms_frame,
 )
 from hotel_pipeline.sources.pms.errors import HeavyQueryError, MalformedResponseError
@@ -171,9 +171,7 @@ class MewsConnector(PmsConnector):
                 plan = meal_products.get(products.get(product) or "")
                 if plan and MEAL_RANK[plan] > MEAL_RANK.get(meals.get(order, "RO"), 0):
                     meals[order] = plan
-        rows = []
-        newest = None
-        for r in reservations:
+        def convert(r: dict[str, Any]) -> dict[str, Any]:
             state = r.get("State")
             status = STATUS_FROM_MEWS.get(state, state)
             if state == "Canceled" and r.get("CancellationReason") == "NoShow":
@@ -189,11 +187,8 @@ class MewsConnector(PmsConnector):
                     counts["babies"] += int(pc.get("Count") or 0)
                 else:
                     counts["children"] += int(pc.get("Count") or 0)
-            updated = parse_utc(r.get("UpdatedUtc"))
-            if updated and (newest is None or updated > newest):
-                newest = updated
             resource = r.get("AssignedResourceId")
-            rows.append({
+            return {
                 "external_id": r["Id"],
                 "status": status,
                 "booked_on": local_date(r.get("CreatedUtc"), ctx.timezone),
@@ -212,14 +207,18 @@ class MewsConnector(PmsConnector):
                 "gross_amount": round(gross.get(r["Id"], 0.0), 2),
                 "currency": ctx.currency,
                 "channel": r.get("OriginDetails") or r.get("Origin"),
-            })
+                "source_modified_at": parse_utc(r.get("UpdatedUtc") or r.get("CreatedUtc")),
+            }
+
+        loaded = assemble({r["Id"]: r for r in reservations}, convert, ctx, "mews reservation")
         guests = [{"external_id": c["Id"], "first_name": c.get("FirstName"), "last_name": c.get("LastName"),
                    "email": c.get("Email"), "phone": c.get("Phone"), "country": c.get("NationalityCode")}
                   for c in items("customers", "Customers")]
         rooms = [{"external_id": rid, "room_number": name, "room_type": categories.get(assignment.get(rid))}
                  for rid, name in resources.items()]
-        return Normalised(reservations_frame(rows, ctx), rooms_frame(rooms, ctx), guests_frame(guests, ctx),
-                          newest_modified=newest)
+        loaded.rooms = rooms_frame(rooms, ctx)
+        loaded.guests = guests_frame(guests, ctx)
+        return loaded
 
 
 def _expect_object(response: Any, data: Any) -> None:

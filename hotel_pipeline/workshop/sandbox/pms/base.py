@@ -141,6 +141,10 @@ class VendorHandler:
             return None
         return self.error_response(429, "Too many requests", {"Retry-After": retry_after_header(wait)})
 
+    def spoilable(self, request: SandboxRequest) -> bool:
+        """Whether the ``bad_record_rate`` knob may break records of this answer (default: every listing)."""
+        return True
+
     def decorate(self, response: SandboxResponse, key: str) -> SandboxResponse:
         """Add per-response headers (e.g. credit counters); default none."""
         return response

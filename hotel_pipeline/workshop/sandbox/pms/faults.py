@@ -6,12 +6,16 @@ from its own ``random.Random(seed)`` in request order (connectors call sequentia
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 
 @dataclass
@@ -25,6 +29,7 @@ class Faults:
     invalid_json_rate: float = 0.0  # the body is not JSON at all
     page_repeat_rate: float = 0.0  # a list page answers with the previous page's records
     page_shift_rate: float = 0.0  # a list page is shifted by one record (one record skipped or doubled)
+    bad_record_rate: float = 0.0  # share of listed records served with a broken date (the same records every read)
     latency_seconds: float = 0.0  # added to every answer
     timeout_seconds: float = 2.0  # how long a "timeout" answer sleeps
     retry_after_seconds: int = 1  # Retry-After of injected 429s
@@ -105,3 +110,37 @@ class SlidingWindow:
 def retry_after_header(seconds: float) -> str:
     """Retry-After is whole seconds (RFC 9110)."""
     return str(max(1, math.ceil(seconds)))
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _spoiled(record: dict, rate: float, seed: int) -> bool:
+    text = json.dumps(record, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{seed}|{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def _break_dates(value: Any) -> Any:
+    """``value`` with every date-like string made an impossible date (whichever date a connector reads breaks)."""
+    if isinstance(value, str) and _DATE.match(value):
+        return "2016-02-30" + value[10:]
+    if isinstance(value, dict):
+        return {key: _break_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_break_dates(item) for item in value]
+    return value
+
+
+def spoil_records(body: Any, rate: float, seed: int) -> Any:
+    """The body with a seeded share of its listed records broken (a planted bad record, as a real API serves one
+    now and then): in the outermost lists of objects, a record chosen by a hash of its content (so a re-read serves
+    it broken again) gets every date made impossible ("2016-02-30"), which every connector must quarantine
+    while loading the rest."""
+    if rate <= 0:
+        return body
+    if isinstance(body, list) and body and all(isinstance(item, dict) for item in body):
+        return [_break_dates(item) if _spoiled(item, rate, seed) else item for item in body]
+    if isinstance(body, dict):
+        return {key: spoil_records(item, rate, seed) for key, item in body.items()}
+    return body

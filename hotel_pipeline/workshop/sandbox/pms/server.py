@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from hotel_pipeline.workshop.sandbox.pms.base import SandboxError, SandboxRequest, SandboxResponse, VendorHandler
-from hotel_pipeline.workshop.sandbox.pms.faults import FaultDice, Faults
+from hotel_pipeline.workshop.sandbox.pms.faults import FaultDice, Faults, spoil_records
 from hotel_pipeline.workshop.sandbox.pms.vendors import vendor_classes
 from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline.workshop.sandbox.spec import OpenApiSpec
@@ -144,6 +144,8 @@ class Sandbox:
             response = handler.route(request, hotel_id)
         except SandboxError as err:
             response = handler.error_response(err.status, err.message, err.headers)
+        if faults.bad_record_rate and response.status == 200 and handler.spoilable(request):
+            response.body = spoil_records(response.body, faults.bad_record_rate, faults.seed)
         body_fault = fault if fault in ("truncate", "invalid") else None
         return handler.decorate(response, key), faults.latency_seconds, body_fault
 

@@ -110,6 +110,10 @@ class MewsHandler(VendorHandler):
             raise SandboxError(404, f"Unknown operation {op}.")
         return SandboxResponse(200, ops[op](hotel_id, body))
 
+    def spoilable(self, request: SandboxRequest) -> bool:
+        """Planted bad records are reservations (order items and catalogues stay intact)."""
+        return "reservations/getAll" in request.path
+
     # -- helpers -----------------------------------------------------------------------------------------------
     def _limitation(self, body: dict) -> tuple[int, str | None]:
         lim = body.get("Limitation") or {}
