@@ -22,10 +22,7 @@ from hotel_pipeline.sources.pms.extract import current_status, rebuild_from_raw
 from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline_tests.pms.helpers import NOW, SCOPES, SMALL_PAGES, extract, mismatches, serving, unified_state
 
-#: Cloudbeds' normaliser is being rewritten record by record (reservations with rate details); until it lands its
-#: planted bad record still stops the extract.
-VENDORS = [pytest.param(v, marks=pytest.mark.xfail(reason="cloudbeds normalises all records at once", strict=False))
-           if v == "cloudbeds" else v for v in SCOPES]
+VENDORS = list(SCOPES)
 
 
 @pytest.fixture(params=VENDORS)
