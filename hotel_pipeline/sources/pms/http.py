@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -41,6 +42,24 @@ REDACTED = "<redacted>"
 #: whole values of known credential fields (``HttpCore.secret_fields``) and are never sent where they would be
 #: recorded (token requests are not recorded).
 MIN_SUBSTRING_SECRET = 8
+
+#: Field names that carry a credential in some vendor's requests or answers, compared without case, ``_`` or ``-``
+#: (``AccessToken``, ``access_token``, ``x-api-key``...): their values are redacted whole, whatever their length, in
+#: every session, so a connector that forgets to list its own cannot leak a short one into the raw zone.
+CREDENTIAL_FIELDS = frozenset({
+    "accesstoken", "clienttoken", "refreshtoken", "idtoken", "token", "bearertoken", "authtoken",
+    "apikey", "xapikey", "appkey", "xappkey", "clientsecret", "secret", "password", "passwd",
+    "agentpassword", "clientpassword", "authorization", "proxyauthorization",
+})
+
+
+#: A JSON key that may be a credential field, to decide cheaply whether an answer needs redacting at all.
+_NAMED_CREDENTIAL = re.compile(r'"[A-Za-z_-]*(?:token|key|secret|password|passwd|authorization)"', re.IGNORECASE)
+
+
+def is_credential_field(name: str) -> bool:
+    """Whether a field of this name holds a credential (see ``CREDENTIAL_FIELDS``)."""
+    return name.lower().replace("_", "").replace("-", "") in CREDENTIAL_FIELDS
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,7 @@ def redact(value: Any, secrets: list[str], fields: frozenset[str] | set[str] = f
 
     Secrets of at least ``MIN_SUBSTRING_SECRET`` characters are replaced wherever they occur inside a string; the
     value of any dict key named in ``fields`` (credential fields such as ``agentId``) is replaced whole, whatever
-    its length. Shorter secrets are not searched inside text, so data that merely contains their digits survives.
+    its length, and so is the value of every field named like a credential (``CREDENTIAL_FIELDS``). Shorter secrets are not searched inside text, so data that merely contains their digits survives.
     """
     if isinstance(value, str):
         for secret in secrets:
@@ -123,8 +142,8 @@ def redact(value: Any, secrets: list[str], fields: frozenset[str] | set[str] = f
                 value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, dict):
-        return {k: REDACTED if k in fields and v not in (None, "") else redact(v, secrets, fields)
-                for k, v in value.items()}
+        return {k: REDACTED if (k in fields or is_credential_field(str(k))) and v not in (None, "")
+                else redact(v, secrets, fields) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, secrets, fields) for v in value]
     return value
@@ -322,7 +341,8 @@ class HttpCore:
             if record:
                 body = parsed
                 text = response.text
-                if contains_secret(text, self.secrets) or any(f'"{f}"' in text for f in self.secret_fields):
+                if (contains_secret(text, self.secrets) or any(f'"{f}"' in text for f in self.secret_fields)
+                        or _NAMED_CREDENTIAL.search(text)):
                     body = self.redact(parsed)  # a vendor echoing a credential must not leak it to raw/
                 self.pages.append(RawPage(
                     seq=len(self.pages) + 1, method=method, path=self.redact(path),
