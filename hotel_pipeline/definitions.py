@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, current_portfolio
 from hotel_pipeline.core.sql_models import model_assets
 from hotel_pipeline.defs.dining import definitions as dining
 from hotel_pipeline.defs.occupancy import definitions as occupancy
@@ -28,7 +28,7 @@ def build_defs(portfolio: Portfolio) -> dg.Definitions:
     """The Definitions of the code location for ``portfolio``."""
     core = dg.Definitions(
         assets=model_assets(),
-        resources=default_resources(),
+        resources={**default_resources(), "portfolio": PortfolioResource.of(portfolio)},
         # DuckDB has one writer: warehouse-writing steps share the WAREHOUSE_POOL; the rest may run in parallel.
         executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
     )

@@ -6,13 +6,16 @@ Credentials never appear here: a source names the *environment variables* that h
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import dagster as dg
 import yaml
+from pydantic import Field
 
 from hotel_pipeline.core import settings
 
@@ -71,6 +74,8 @@ class Portfolio:
     path: Path | None = None
     #: Column mappings of legacy CSV layouts by name (``csv_mappings:`` in the YAML); see defs/sources/csv.
     csv_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The whole parsed YAML mapping: domains read their own sections from it (e.g. ``dining:``).
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def hotel(self, hotel_id: str) -> Hotel:
         for hotel in self.hotels:
@@ -134,7 +139,7 @@ def parse_portfolio(data: dict[str, Any], path: Path | None = None) -> Portfolio
     ids = [h.id for h in hotels]
     if len(set(ids)) != len(ids):
         raise PortfolioError(f"{where}: hotel ids must be unique, got {ids}")
-    return Portfolio(hotels=hotels, path=path, csv_mappings=dict(data.get("csv_mappings") or {}))
+    return Portfolio(hotels=hotels, path=path, csv_mappings=dict(data.get("csv_mappings") or {}), document=dict(data))
 
 
 def load_portfolio(path: Path | None = None) -> Portfolio:
@@ -149,3 +154,22 @@ def load_portfolio(path: Path | None = None) -> Portfolio:
 def current_portfolio() -> Portfolio:
     """The portfolio of this process, read once (definitions are built from it at load time)."""
     return load_portfolio()
+
+
+class PortfolioResource(dg.ConfigurableResource):
+    """The portfolio the code location was built from (resource key ``portfolio``): what assets read at run time.
+
+    It holds the parsed content, not just the path, so a run sees exactly the portfolio its definitions were built
+    for. A portfolio holds no secrets (sources name the environment variables of their credentials).
+    """
+
+    document: str = Field(description="the portfolio's YAML mapping, as JSON")
+    path: str = Field(default="", description="the file it was read from, if any")
+
+    @classmethod
+    def of(cls, portfolio: Portfolio) -> PortfolioResource:
+        return cls(document=json.dumps(portfolio.document, default=str, sort_keys=True),
+                   path=str(portfolio.path or ""))
+
+    def get(self) -> Portfolio:
+        return parse_portfolio(json.loads(self.document), Path(self.path) if self.path else None)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from hotel_pipeline.workshop.dining.market import PROVIDER, time_bucket
+from hotel_pipeline.dining.config import PROVIDER, time_bucket
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) hotel-pipeline-dining/1.0"
 

@@ -107,40 +107,56 @@ def test_alert_inbox_quarantines_malformed_and_is_idempotent(duckdb_warehouse: W
 
 
 def test_dagster_poll_asset_checks_and_sensor(duckdb_warehouse: Warehouse, tmp_path: Path, monkeypatch) -> None:
-    from hotel_pipeline.defs.dining.definitions import DiningPollConfig, alert_events, checks, defs, dining_poll_sensor
+    from hotel_pipeline.core.portfolio import PortfolioResource, parse_portfolio
+    from hotel_pipeline.defs.dining.definitions import (
+        DiningPollConfig,
+        alert_events,
+        build_defs,
+        checks,
+        dining_poll_sensor,
+    )
     from hotel_pipeline.defs.dining.definitions import slot_events as slot_events_asset
     from hotel_pipeline.dining.platform import DiningPlatform
+    from hotel_pipeline.workshop.dining.sandbox import API_KEY, LOGIN_EMAIL, LOGIN_PASSWORD
+    from hotel_pipeline.workshop.dining.serve import serve_market
 
     monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(tmp_path))
     clock = Clock(frozen_at="2016-07-25T14:00:00+00:00")
-    resources = {"warehouse": duckdb_warehouse, "clock": clock, "dining": DiningPlatform()}  # the loopback sandbox
-    for minute in (0, 1):
-        at = (datetime(2016, 7, 25, 14, 0) + timedelta(minutes=minute)).isoformat()
-        result = dg.materialize([slot_events_asset, alert_events, *checks[:2]], resources=resources,
-                                run_config=dg.RunConfig(ops={"slot_events": DiningPollConfig(round_at=at)}),
-                                selection=[slot_events_asset])
-        assert result.success
-        mat = result.asset_materializations_for_node("slot_events")[0]
-        assert mat.metadata["polls"].value > 1000 and mat.metadata["failed_polls"].value == 0
-        checks_ok = [e for e in result.get_asset_check_evaluations() if e.check_name == "slot_events_schema"]
-        assert checks_ok and all(c.passed for c in checks_ok)
+    first_round = datetime(2016, 7, 25, 14, 0)
+    with serve_market(first_round - timedelta(days=1), first_round + timedelta(hours=1)) as sandbox:
+        portfolio = parse_portfolio({"hotels": [{"id": "H1", "name": "Resort Hotel", "timezone": "Europe/Lisbon",
+                                                 "currency": "EUR", "capacity": 187}],
+                                     "dining": sandbox.dining_section()})
+        resources = {"warehouse": duckdb_warehouse, "clock": clock, "portfolio": PortfolioResource.of(portfolio),
+                     "dining": DiningPlatform(api_key=API_KEY, email=LOGIN_EMAIL, password=LOGIN_PASSWORD)}
+        for minute in (0, 1):
+            sandbox.clock.at = first_round + timedelta(minutes=minute)
+            at = sandbox.clock.at.isoformat()
+            result = dg.materialize([slot_events_asset, alert_events, *checks[:2]], resources=resources,
+                                    run_config=dg.RunConfig(ops={"slot_events": DiningPollConfig(round_at=at)}),
+                                    selection=[slot_events_asset])
+            assert result.success
+            mat = result.asset_materializations_for_node("slot_events")[0]
+            assert mat.metadata["polls"].value > 1000 and mat.metadata["failed_polls"].value == 0
+            checks_ok = [e for e in result.get_asset_check_evaluations() if e.check_name == "slot_events_schema"]
+            assert checks_ok and all(c.passed for c in checks_ok)
     types = set(duckdb_warehouse.read_table("slot_events")["event_type"])
     assert "BASELINE_AVAILABLE" in types
     assert duckdb_warehouse.query("SELECT COUNT(*) AS n FROM dining_poll_log")[0, 0] > 0
     # The sensor requests one round per interval and remembers the last one in its cursor.
-    ctx = dg.build_sensor_context(cursor=None, resources={"clock": clock})
-    first = dining_poll_sensor(ctx)
+    sensor_resources = {"clock": clock, "portfolio": resources["portfolio"]}
+    first = dining_poll_sensor(dg.build_sensor_context(cursor=None, resources=sensor_resources))
     assert len(first.run_requests) == 1 and first.cursor == "2016-07-25T14:00:00"
-    again = dining_poll_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"clock": clock}))
+    again = dining_poll_sensor(dg.build_sensor_context(cursor=first.cursor, resources=sensor_resources))
     assert isinstance(again, dg.SkipReason)
-    later = Clock(frozen_at="2016-07-25T14:01:00+00:00")
-    nxt = dining_poll_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"clock": later}))
+    later = {**sensor_resources, "clock": Clock(frozen_at="2016-07-25T14:01:00+00:00")}
+    nxt = dining_poll_sensor(dg.build_sensor_context(cursor=first.cursor, resources=later))
     assert nxt.run_requests[0].run_key == "dining-round-2016-07-25T14:01:00"
     # With the centrally generated dining models and the two resources, the definitions load and the job resolves.
     from hotel_pipeline.core.sql_models import model_assets
 
     models = [a for a in model_assets() if a.key.path[0] in DINING_MODELS]
-    merged = dg.Definitions.merge(defs, dg.Definitions(assets=models, resources=resources))
+    merged = dg.Definitions.merge(build_defs(portfolio), dg.Definitions(assets=models, resources=resources))
     dg.Definitions.validate_loadable(merged)
     job = merged.resolve_job_def("dining_metrics_job")
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(DINING_MODELS)
@@ -148,17 +164,15 @@ def test_dagster_poll_asset_checks_and_sensor(duckdb_warehouse: Warehouse, tmp_p
 
 def test_platform_secrets_are_bound_by_variable_name(monkeypatch) -> None:
     """A real endpoint's credentials reach the resource as EnvVar: resolved at run time, never stored as values."""
-    from hotel_pipeline.dining.platform import DiningPlatform
     from hotel_pipeline.resources import default_resources
 
-    assert DiningPlatform().is_sandbox
-    monkeypatch.setenv("HOTEL_DINING_BASE_URL", "https://platform.invalid")
+    monkeypatch.delenv("HOTEL_DINING_EMAIL", raising=False)
     monkeypatch.setenv("HOTEL_DINING_API_KEY", "s3cr3t-key-value")
     dining = default_resources()["dining"]
     fields = dining._get_non_default_public_field_values()
     assert isinstance(fields["api_key"], dg.EnvVar) and fields["api_key"].env_var_name == "HOTEL_DINING_API_KEY"
     assert "s3cr3t-key-value" not in repr(dining)
-    assert "email" not in fields  # unset variables keep the sandbox defaults
+    assert "email" not in fields  # an unset variable stays empty, and a configured poller refuses to run without it
 
 
 def test_a_failing_dining_contract_reports_its_rows_without_pandas(duckdb_warehouse: Warehouse) -> None:

@@ -4,11 +4,11 @@ Resources (``warehouse``, ``clock``) and the executor are bound centrally. The S
 market_metrics and alert_funnel are generated from dbt_like_sql/ by the central model loader; this module adds their
 pandera checks and the hourly schedule that rebuilds them.
 
-Platform access: the ``dining`` resource (hotel_pipeline.dining.platform.DiningPlatform): an empty base URL (the
-default) starts the loopback sandbox for the duration of the poll; a real endpoint's credentials are bound from
-environment variables with ``dg.EnvVar`` and never appear in logs or metadata.
+What is polled is configuration: the ``dining:`` section of the portfolio (``hotel_pipeline.dining.config``; venues,
+party sizes, days ahead, poll interval, request budget), read at run time from the ``portfolio`` resource; the account's
+credentials come from the ``dining`` resource (environment variables, bound with ``dg.EnvVar``). A portfolio without a
+``dining:`` section polls nothing.
 """
-
 
 import hashlib
 import json
@@ -20,54 +20,44 @@ from pydantic import Field
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
 from hotel_pipeline.core.schemas import markdown_table
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events
 from hotel_pipeline.dining.client import ResyClient
+from hotel_pipeline.dining.config import dining_config
 from hotel_pipeline.dining.platform import DiningPlatform
+from hotel_pipeline.dining.poll import poll_round
 from hotel_pipeline.dining.schemas import failures
 from hotel_pipeline.dining.store import apply_polls
-from hotel_pipeline.workshop.dining import sandbox as sb
-from hotel_pipeline.workshop.dining.market import generate_market, simulate
-from hotel_pipeline.workshop.dining.simulate import poll_round_http
-
-POLL_INTERVAL_S = 60
 
 
 class DiningPollConfig(dg.Config):
     """One poll round; the sensor passes the round instant so a retried run re-polls the same round key."""
 
     round_at: str = Field(default="", description="ISO instant of the round (UTC); empty = the clock's now")
-    min_interval_s: float = Field(default=0.0, description="Per-credential spacing; Resy itself wants about 2 s")
     debug_window_hours: float = Field(default=24.0, description="How long raw poll bodies are kept")
 
 
 @dg.asset(
     group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL,
     description="Slot transitions (BASELINE_AVAILABLE, NEW_DROP, CLOSED) from one poll round of every venue, "
-                "released day and party size; also maintains dining_poll_state, dining_slot_state, dining_poll_log.",
+                "released day and party size named in the portfolio's dining: section; also maintains dining_poll_state, "
+                "dining_slot_state, dining_poll_log.",
 )
 def slot_events(context: dg.AssetExecutionContext, config: DiningPollConfig, warehouse: Warehouse,
-                clock: Clock, dining: DiningPlatform) -> dg.MaterializeResult:
+                clock: Clock, dining: DiningPlatform, portfolio: PortfolioResource) -> dg.MaterializeResult:
     at = (datetime.fromisoformat(config.round_at).replace(tzinfo=None) if config.round_at
           else clock.now_naive_utc()).replace(microsecond=0)
-    market = generate_market()
-    base_url = dining.base_url
-    creds = dining.credentials()
-    server = None
-    if dining.is_sandbox:  # embedded default: the loopback sandbox, simulated around the round instant
-        simulate(market, at - timedelta(days=1), at + timedelta(hours=1))
-        server = sb.SandboxServer(sb.SandboxPlatform(market, lambda: at, requests_per_second=5000, burst=5000))
-        base_url = server.__enter__()
-    try:
-        with ResyClient(base_url, min_interval_s=config.min_interval_s, keep_bodies=True, **creds) as client:
-            attempts, obs, raw = poll_round_http(client, market, at)
-            client_stats = dict(client.stats)
-    finally:
-        if server is not None:
-            server.__exit__(None, None, None)
-    log = pl.DataFrame([{"provider": "resy", "venue_id": str(r.venue_id), "party_size": r.party_size,
+    venues = dining_config(portfolio.get())
+    if venues is None:
+        context.log.info("the portfolio has no dining: section; nothing to poll")
+        return dg.MaterializeResult(metadata={"round_at": at.isoformat(), "polls": 0})
+    with ResyClient(venues.base_url, min_interval_s=venues.min_request_interval_s, keep_bodies=True,
+                    **dining.credentials()) as client:
+        attempts, obs, raw = poll_round(client, venues, at)
+        client_stats = dict(client.stats)
+    log = pl.DataFrame([{"provider": venues.provider, "venue_id": str(r.venue_id), "party_size": r.party_size,
                          "slot_date": r.slot_date, "polled_at": r.polled_at, "ok": r.ok, "status": r.status,
                          "error": r.error, "body": r.body.decode("utf-8", "replace") if r.body else None}
                         for r in raw], infer_schema_length=None)
@@ -137,14 +127,22 @@ checks = [
 ]
 
 
-@dg.sensor(target=[slot_events], minimum_interval_seconds=POLL_INTERVAL_S, default_status=dg.DefaultSensorStatus.STOPPED)
-def dining_poll_sensor(context: dg.SensorEvaluationContext, clock: Clock) -> dg.SensorResult | dg.SkipReason:
-    """Requests one poll round per interval of the clock; the cursor (last round, in Dagster's storage) survives
-    restarts, and the run key makes a round run at most once."""
+#: How often Dagster evaluates the poll sensor; the configured poll interval decides when a round is due.
+SENSOR_TICK_S = 30
+
+
+@dg.sensor(target=[slot_events], minimum_interval_seconds=SENSOR_TICK_S, default_status=dg.DefaultSensorStatus.STOPPED)
+def dining_poll_sensor(context: dg.SensorEvaluationContext, clock: Clock,
+                       portfolio: PortfolioResource) -> dg.SensorResult | dg.SkipReason:
+    """Requests one poll round per configured interval of the clock; the cursor (last round, in Dagster's storage)
+    survives restarts, and the run key makes a round run at most once."""
+    venues = dining_config(portfolio.get())
+    if venues is None:
+        return dg.SkipReason("the portfolio has no dining: section")
     now = clock.now_naive_utc().replace(microsecond=0)
     last = datetime.fromisoformat(context.cursor) if context.cursor else None
-    if last is not None and (now - last).total_seconds() < POLL_INTERVAL_S:
-        return dg.SkipReason(f"next round at {(last + timedelta(seconds=POLL_INTERVAL_S)).isoformat()}")
+    if last is not None and (now - last).total_seconds() < venues.poll_interval_s:
+        return dg.SkipReason(f"next round at {(last + timedelta(seconds=venues.poll_interval_s)).isoformat()}")
     round_at = now.isoformat()
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"dining-round-{round_at}", run_config=dg.RunConfig(
@@ -181,7 +179,8 @@ dining_metrics_schedule = dg.ScheduleDefinition(job=dining_metrics_job, cron_sch
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:
-    """This domain's Dagster objects for ``portfolio``."""
+    """This domain's Dagster objects for ``portfolio`` (its ``dining:`` section is validated here, at load)."""
+    dining_config(portfolio)
     return dg.Definitions(
         assets=[slot_events, alert_events],
         asset_checks=checks,

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio
-
 from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS, WARNING_CHECKS
 
 

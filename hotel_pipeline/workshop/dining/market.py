@@ -22,12 +22,15 @@ import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
-PROVIDER = "resy"
+from hotel_pipeline.dining.config import PROVIDER, DiningConfig, time_bucket
+
+__all__ = ["PROVIDER", "Market", "MarketConfig", "generate_market", "simulate", "time_bucket"]
 NEIGHBORHOODS = (
     "West Village", "East Village", "SoHo", "Tribeca", "Williamsburg", "Lower East Side", "Midtown East", "Chelsea",
 )
@@ -41,11 +44,6 @@ HOUR_PROFILE = np.array([0.15, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.6, 0.9, 1.2, 1
 HOUR_PROFILE = HOUR_PROFILE / HOUR_PROFILE.mean()
 #: Relative cancellation intensity by local weekday, Monday first (weekends see more plans change).
 WEEKDAY_FACTOR = np.array([0.8, 0.85, 0.9, 1.0, 1.2, 1.3, 0.95])
-
-
-def time_bucket(slot_time: str) -> str:
-    """``prime`` for seatings from 19:00 to 21:00 local inclusive, else ``off_peak`` (the issue's definition)."""
-    return "prime" if "19:00" <= slot_time <= "21:00" else "off_peak"
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,20 @@ class Market:
     def venue_rows(self) -> dict[int, dict]:
         return {r["venue_id"]: r for r in self.venues.iter_rows(named=True)}
 
+    @cached_property
+    def _rules(self) -> DiningConfig:
+        return self.dining_config("")
+
+    def dining_config(self, base_url: str, min_request_interval_s: float = 0.0) -> DiningConfig:
+        """The pipeline's configuration for polling this market at ``base_url`` (every venue, every party size)."""
+        cfg = self.config
+        return DiningConfig(base_url=base_url, venue_ids=tuple(self.venues["venue_id"].to_list()),
+                            time_zone=cfg.time_zone, party_sizes=cfg.party_sizes, days_ahead=cfg.release_days_ahead,
+                            release_hour=cfg.release_hour, min_request_interval_s=min_request_interval_s)
+
     def release_at(self, day: date) -> datetime:
-        """UTC instant (naive) at which ``day`` becomes bookable."""
-        local = datetime.combine(day - timedelta(days=self.config.release_days_ahead), time(self.config.release_hour),
-                                 tzinfo=self.tz)
-        return local.astimezone(UTC).replace(tzinfo=None)
+        """UTC instant (naive) at which ``day`` becomes bookable (the same rule the poller is configured with)."""
+        return self._rules.release_at(day)
 
     def slot_start(self, day: date, slot_time: str) -> datetime:
         hh, mm = (int(x) for x in slot_time.split(":"))
@@ -94,9 +101,7 @@ class Market:
 
     def released_days(self, at: datetime, window_days: int | None = None) -> list[date]:
         """Days a poller at naive-UTC ``at`` should poll: from today (local) through the newest released day."""
-        window = window_days if window_days is not None else self.config.release_days_ahead
-        today = at.replace(tzinfo=UTC).astimezone(self.tz).date()
-        return [today + timedelta(days=i) for i in range(window + 1) if self.release_at(today + timedelta(days=i)) <= at]
+        return self._rules.released_days(at, window_days)
 
     def open_slots(self, venue_id: int, day: date, party_size: int, at: datetime) -> list[tuple[str, str]]:
         """(slot_time, seating) pairs open at naive-UTC ``at``: what the platform would list."""

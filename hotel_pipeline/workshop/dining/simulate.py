@@ -11,13 +11,14 @@ expansion below computes. A test asserts both paths give identical rows at the s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import polars as pl
 
 from hotel_pipeline.dining.client import ResyClient
-from hotel_pipeline.dining.transitions import ATTEMPT_SCHEMA, OBS_SCHEMA, attempts_frame, observations_frame
+from hotel_pipeline.dining.poll import poll_round
+from hotel_pipeline.dining.transitions import ATTEMPT_SCHEMA, OBS_SCHEMA
 from hotel_pipeline.workshop.dining.market import PROVIDER, Market
 
 US = 1_000_000
@@ -34,19 +35,11 @@ class Outage:
 def poll_round_http(client: ResyClient, market: Market, at: datetime,
                     party_sizes: tuple[int, ...] | None = None,
                     venue_ids: list[int] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, list]:
-    """One poll round through HTTP: every venue x released day x party size; returns attempts, observations, raw."""
-    party_sizes = party_sizes or market.config.party_sizes
-    venue_ids = venue_ids or market.venues["venue_id"].to_list()
-    attempts, obs, raw = [], [], []
-    for vid in venue_ids:
-        for day in market.released_days(at):
-            for ps in party_sizes:
-                res = client.find(vid, day, ps, at)
-                attempts.append({"provider": PROVIDER, "venue_id": str(vid), "party_size": ps, "slot_date": day,
-                                 "polled_at": at, "ok": res.ok})
-                obs.extend({**row, "polled_at": at} for row in res.slots)
-                raw.append(res)
-    return attempts_frame(attempts), observations_frame(obs), raw
+    """The production poll round against ``market`` (all its venues and party sizes unless narrowed)."""
+    config = market.dining_config(str(client.http.base_url))
+    config = replace(config, party_sizes=tuple(party_sizes or config.party_sizes),
+                     venue_ids=tuple(venue_ids or config.venue_ids))
+    return poll_round(client, config, at)
 
 
 def round_days(market: Market, rounds: list[datetime]) -> pl.DataFrame:

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio
-
 from hotel_pipeline.defs.sources.csv.assets import csv_import_job, csv_inbox_sensor, legacy_csv_import
 
 

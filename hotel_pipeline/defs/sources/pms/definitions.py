@@ -6,7 +6,6 @@ Resources it needs (registered centrally): ``warehouse``, ``clock`` and ``pms`` 
 import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio
-
 from hotel_pipeline.defs.sources.pms.assets import (
     pms_extract,
     pms_extract_job,
