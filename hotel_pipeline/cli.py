@@ -21,6 +21,7 @@ import click
 COMMANDS: dict[str, str] = {
     # "report": "hotel_pipeline.reports.cli:report",
     "webhooks": "hotel_pipeline.webhooks.cli:webhooks",
+    "channel": "hotel_pipeline.channel.cli:channel",
 }
 
 #: Entry-point group through which plugins (the workshop) add commands.

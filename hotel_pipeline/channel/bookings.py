@@ -122,8 +122,15 @@ def acknowledge_booking(tx: Tx, hotel_id: str, entity: str, payload: dict[str, A
                 "h": hotel_id, "s": source, "x": external_id})
 
 
-def beds24_id_of(warehouse: Warehouse, hotel_id: str, entity: str) -> int | None:
-    _, source, external_id = entity.split(":", 2)
-    got = warehouse.query("""SELECT beds24_id FROM channel_bookings WHERE hotel_id = :h AND source = :s
-                             AND external_id = :x""", {"h": hotel_id, "s": source, "x": external_id})
-    return None if got.height == 0 or got["beds24_id"][0] is None else int(got["beds24_id"][0])
+def beds24_ids(warehouse: Warehouse, hotel_id: str, entities: list[str]) -> dict[str, int | None]:
+    """entity -> Beds24 booking id (None until its create is acknowledged), in one query."""
+    if not entities:
+        return {}
+    keys = pl.DataFrame([dict(zip(("source", "external_id"), e.split(":", 2)[1:], strict=True)) for e in entities])
+    with warehouse.transaction() as tx:
+        tx.temp_table("_wanted_bookings", keys)
+        got = tx.query("""SELECT b.source, b.external_id, b.beds24_id FROM channel_bookings b
+                          JOIN _wanted_bookings w ON w.source = b.source AND w.external_id = b.external_id
+                          WHERE b.hotel_id = :h""", {"h": hotel_id})
+    found = {f"booking:{s}:{x}": (None if i is None else int(i)) for s, x, i in got.iter_rows()}
+    return {e: found.get(e) for e in entities}

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from hotel_pipeline.channel import outbox
-from hotel_pipeline.channel.bookings import acknowledge_booking, beds24_id_of
+from hotel_pipeline.channel.bookings import acknowledge_booking, beds24_ids
 from hotel_pipeline.channel.calendar import acknowledge_calendar, forget_failed_calendar
 from hotel_pipeline.channel.client import Beds24Client, Beds24Error, TransientError
 from hotel_pipeline.channel.config import HotelChannel
@@ -74,16 +74,12 @@ class Drainer:
 
     def run(self, max_batches: int | None = None) -> DrainReport:
         """Until nothing is ready (or ``max_batches``); a transient fault that outlasts the retries raises."""
-        while max_batches is None or self.report.batches < max_batches:
-            cal = outbox.ready(self.warehouse, self.hotel.hotel_id, "calendar", self.hotel.batch_size)
-            if cal.height:
-                self._calendar(cal)
-                continue
-            book = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
-            if book.height:
-                self._bookings(book)
-                continue
-            break
+        for kind, send in (("calendar", self._calendar), ("booking", self._bookings)):
+            while max_batches is None or self.report.batches < max_batches:
+                rows = outbox.ready(self.warehouse, self.hotel.hotel_id, kind, self.hotel.batch_size)
+                if rows.height == 0:
+                    break
+                send(rows)
         return self.report
 
     # -- calendar --------------------------------------------------------------------------------------------
@@ -115,17 +111,19 @@ class Drainer:
     # -- bookings --------------------------------------------------------------------------------------------
     def _bookings(self, rows: pl.DataFrame) -> None:
         self.report.batches += 1
+        current = rows
         for attempt in self.client.retrying():
             with attempt:
-                current = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
-                current = current.filter(pl.col("outbox_id").is_in(rows["outbox_id"].to_list()))
+                if attempt.retry_state.attempt_number > 1:  # states changed: read them again
+                    current = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
+                    current = current.filter(pl.col("outbox_id").is_in(rows["outbox_id"].to_list()))
                 if current.height:
                     self._booking_attempt(current)
 
-    def _with_id(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _with_id(self, row: dict[str, Any], ids: dict[str, int | None]) -> dict[str, Any]:
         payload = json.loads(row["payload"])
         if row["operation"] != "create":
-            beds24_id = beds24_id_of(self.warehouse, self.hotel.hotel_id, row["entity"])
+            beds24_id = ids.get(row["entity"])
             if beds24_id is None:
                 raise Beds24Error(f"{row['entity']}: no Beds24 id to {row['operation']} (its create is not "
                                   f"acknowledged)")
@@ -140,7 +138,8 @@ class Drainer:
         if creates:
             for b in self.client.get_bookings(apiReference=[r["api_reference"] for r in creates]):
                 found[f"ref:{b.get('apiReference')}"] = b
-        ids = {r["outbox_id"]: beds24_id_of(self.warehouse, self.hotel.hotel_id, r["entity"]) for r in others}
+        known = beds24_ids(self.warehouse, self.hotel.hotel_id, [r["entity"] for r in others])
+        ids = {r["outbox_id"]: known.get(r["entity"]) for r in others}
         if any(ids.values()):
             for b in self.client.get_bookings(id=[i for i in ids.values() if i]):
                 found[f"id:{b.get('id')}"] = b
@@ -168,10 +167,12 @@ class Drainer:
         if not todo:
             return
         items, ready_rows = [], []
+        known = beds24_ids(self.warehouse, self.hotel.hotel_id,
+                           [r["entity"] for r in todo if r["operation"] != "create"])
         with self.warehouse.transaction() as tx:
             for r in todo:
                 try:
-                    items.append(self._with_id(r))
+                    items.append(self._with_id(r, known))
                     ready_rows.append(r)
                 except Beds24Error as exc:
                     outbox.mark_failed(tx, r["outbox_id"], str(exc))
