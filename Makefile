@@ -46,3 +46,4 @@ bench: env
 
 lint: env
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
