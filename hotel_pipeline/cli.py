@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     # "report": "hotel_pipeline.reports.cli:report",
     "webhooks": "hotel_pipeline.webhooks.cli:webhooks",
     "channel": "hotel_pipeline.channel.cli:channel",
+    "privacy": "hotel_pipeline.privacy.cli:privacy",
 }
 
 #: Entry-point group through which plugins (the workshop) add commands.

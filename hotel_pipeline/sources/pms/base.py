@@ -417,7 +417,11 @@ def guest_token(ctx: ExtractContext, guest_id: str | None, key: bytes | None = N
 
 
 def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFrame:
-    """Rows of {external_id, first_name, last_name, email, phone, country} -> tokenised guests (no PII kept)."""
+    """Rows of {external_id, first_name, last_name, email, phone, country} -> tokenised guests.
+
+    The frame also carries first_name, last_name, email and phone for the extract's transaction to put into the
+    encrypted guest store (``hotel_pipeline.privacy.vault``); the ``guests`` table keeps only the tokens.
+    """
     key = pii_key()
     out = []
     for r in rows:
@@ -430,9 +434,10 @@ def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFram
             "email_token": tokenise(r.get("email"), kind="email", key=key),
             "phone_token": tokenise(phone, kind="phone", key=key),
             "country": None if r.get("country") is None else str(r["country"]),
+            **{k: None if r.get(k) is None else str(r[k]) for k in ("first_name", "last_name", "email", "phone")},
         })
     schema = {c: pl.String for c in ("hotel_id", "source", "external_id", "guest_token", "name_token", "email_token",
-                                     "phone_token", "country")}
+                                     "phone_token", "country", "first_name", "last_name", "email", "phone")}
     return pl.DataFrame(out, schema=schema).unique("external_id", keep="last", maintain_order=True)
 
 

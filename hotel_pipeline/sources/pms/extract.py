@@ -21,6 +21,7 @@ import polars as pl
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.privacy.vault import store_guests
 from hotel_pipeline.sources.pms import connector_classes
 from hotel_pipeline.sources.pms.base import ExtractContext, Normalised, PmsConnector, Window, validate_reservations
 from hotel_pipeline.sources.pms.errors import ConnectorError
@@ -202,6 +203,7 @@ def apply_extract(
         accepted = accept_reservations(tx, good, source_as_of=_naive(until), synced_at=synced_at, batch_id=extract_id)
         rooms = upsert(tx, ROOMS, normalised.rooms.with_columns(
             pl.lit(synced_at).alias("synced_at"), pl.lit(extract_id).alias("batch_id")))
+        store_guests(tx, normalised.guests, synced_at)
         guests = upsert(tx, GUESTS, normalised.guests.with_columns(
             pl.lit(synced_at).alias("synced_at"), pl.lit(extract_id).alias("batch_id")))
         quarantined = quarantine_rows(tx, pl.DataFrame(
