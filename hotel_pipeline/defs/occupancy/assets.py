@@ -15,6 +15,7 @@ from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.sql_models import column_schema, model, stage_model
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Tx, Warehouse, spec
 from hotel_pipeline.occupancy.night_meals import NIGHT_MEALS, update_night_meals
+from hotel_pipeline.occupancy.restaurant import RESTAURANT_BOOKING_RECORDS, restaurant_sources, sync_restaurant
 
 HOTEL_POLICIES = spec(
     "hotel_policies",
@@ -87,4 +88,22 @@ def build_assets(portfolio: Portfolio) -> list[dg.AssetsDefinition]:
             rows = int(tx.query("SELECT COUNT(*) AS n FROM room_nights")["n"][0])
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "rows_written": written})
 
-    return [hotel_policies, night_meals, room_nights]
+    @dg.asset(name="restaurant_booking_records", group_name="occupancy", kinds={"python", "duckdb", "postgres"},
+              pool=WAREHOUSE_POOL, metadata={"dagster/column_schema": _schema(RESTAURANT_BOOKING_RECORDS)})
+    def restaurant_booking_records(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                                   clock: Clock) -> dg.MaterializeResult:
+        """Restaurant bookings of every hotel with a restaurant source (Resos-shaped API, CSV inbox), landed raw
+        first; diners' names only in the encrypted guest store."""
+        warehouse.ensure_tables(RESTAURANT_BOOKING_RECORDS)
+        landed: dict[str, int] = {}
+        for hotel in portfolio.hotels:
+            if not restaurant_sources(hotel):
+                continue
+            done = sync_restaurant(warehouse, hotel, clock.business_date(hotel.timezone), clock.now(),
+                                   settings.raw_dir(), settings.inbox_dir())
+            landed.update({f"{hotel.id}/{k}": v for k, v in done.items()})
+            context.log.info(f"{hotel.id}: restaurant bookings landed {done}")
+        rows = int(warehouse.query("SELECT COUNT(*) AS n FROM restaurant_booking_records")["n"][0])
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "landed": dg.MetadataValue.json(landed)})
+
+    return [hotel_policies, night_meals, room_nights, restaurant_booking_records]

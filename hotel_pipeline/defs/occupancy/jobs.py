@@ -1,0 +1,56 @@
+"""Occupancy jobs and schedules: the restaurant's tables after the nightly sync, and the daily retention purge.
+
+Both run in hotel-local time, one schedule per time zone of the portfolio: room nights at 03:30 (after the 02:00
+sync and the 03:00 recorder), retention at 04:30.
+"""
+
+import re
+
+import dagster as dg
+
+from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.privacy.retention import purge_expired
+
+OCCUPANCY_ASSETS = ["hotels", "reservations", "reservation_nights", "daily_metrics", "hotel_policies", "night_meals",
+                    "room_nights", "room_conflicts", "residents_daily", "restaurant_booking_records",
+                    "restaurant_bookings", "dinner_gaps"]
+
+occupancy_job = dg.define_asset_job(
+    "occupancy_job", selection=dg.AssetSelection.assets(*OCCUPANCY_ASSETS),
+    description="Room nights, the kitchen's forecast and restaurant links, from the latest synced state.")
+
+
+def build_retention_job(portfolio: Portfolio) -> dg.JobDefinition:
+    @dg.op(pool=WAREHOUSE_POOL)
+    def purge_expired_detail(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
+        """Purge room nights, per-night board, restaurant bookings and names past each hotel's retention."""
+        log = purge_expired(warehouse, portfolio, clock, f"run:{context.run_id}")
+        for row in log.iter_rows(named=True):
+            context.log.info(f"{row['hotel_id']} {row['table_name']}: {row['rows_purged']} purged "
+                             f"(before {row['cutoff_date']})")
+
+    @dg.job(name="retention_job", description="Purge room-level detail and names past each hotel's retention.")
+    def retention_job() -> None:
+        purge_expired_detail()
+
+    return retention_job
+
+
+def _zone(tz: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", tz).lower()
+
+
+def build_schedules(portfolio: Portfolio, retention_job: dg.JobDefinition) -> list[dg.ScheduleDefinition]:
+    schedules = []
+    for tz in portfolio.timezones:
+        schedules.append(dg.ScheduleDefinition(
+            name=f"occupancy_0330_{_zone(tz)}", cron_schedule="30 3 * * *", execution_timezone=tz, job=occupancy_job,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description=f"03:30 {tz}: room nights, residents_daily and restaurant links"))
+        schedules.append(dg.ScheduleDefinition(
+            name=f"retention_0430_{_zone(tz)}", cron_schedule="30 4 * * *", execution_timezone=tz, job=retention_job,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description=f"04:30 {tz}: purge room-level detail past retention"))
+    return schedules
