@@ -40,7 +40,7 @@ from hotel_pipeline.sources.pms.extract import normalise_pages, run_extract
 from hotel_pipeline.sources.pms.raw import raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import accept_reservations, quarantine_rows, record_sync
-from hotel_pipeline.webhooks.inbox import WEBHOOK_INBOX, archive_quarantined, ingest, read_inbox
+from hotel_pipeline.webhooks.inbox import WEBHOOK_INBOX, ingest, read_inbox
 from hotel_pipeline.webhooks.spool import Spool
 
 ConnectorFactory = Callable[[Hotel, Source], PmsConnector]
@@ -218,10 +218,8 @@ def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, s
         from hotel_pipeline.channel.reconcile import on_inventory_webhook  # type: ignore[import-not-found]
     except ImportError:
         return "inventory: no channel handler"
-    room_ids = []
-    for raw_file in rows["raw_file"].to_list():
-        record = json.loads(Path(raw_file).read_text())
-        room_ids.append(str((record.get("extra") or {}).get("roomId")))
+    room_ids = [str((spool.read_at(raw_file).get("extra") or {}).get("roomId"))
+                for raw_file in rows["raw_file"].to_list()]
     on_inventory_webhook(warehouse, hotel.id, sorted(set(room_ids)))
     return "dispatched"
 
@@ -336,12 +334,9 @@ def run_once(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, spool: Sp
              make_connector: ConnectorFactory = default_connector, raw_root: Path | None = None) -> RunResult:
     """What the sensor's run does: ingest the spool, then apply every pending inbox row."""
     with warehouse.transaction() as tx:
-        new, links, quarantined = ingest(tx, spool, clock.now_naive_utc())
-    spool.done(links)
-    archive_quarantined(spool, quarantined)
-    with warehouse.transaction() as tx:
+        new, quarantined = ingest(tx, spool, clock.now_naive_utc())
         pending = read_inbox(tx, "applied_at IS NULL", {})
-    result = RunResult(ingested=new, quarantined=len(quarantined))
+    result = RunResult(ingested=new, quarantined=quarantined)
     result.batches = process(warehouse, portfolio, clock, pending, make_connector=make_connector,
                              raw_root=raw_root, spool=spool)
     return result

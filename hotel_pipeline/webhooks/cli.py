@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from hotel_pipeline.core.clock import Clock, parse_instant
-
 
 @click.group(name="webhooks", help="The webhook receiver and its inbox.")
 def webhooks() -> None:
@@ -33,11 +31,13 @@ def serve(host: str, port: int, spool_root: Path | None, max_body_bytes: int | N
     for e in endpoints:
         state = "ready" if e.secret else f"DISABLED: set {e.secret_env}"
         click.echo(f"POST {e.path}  ({e.vendor}, {e.auth}) {state}", err=True)
-    app = build_app(endpoints, Spool(spool_root), Clock(), max_body_bytes or MAX_BODY_BYTES)
+    app = build_app(endpoints, Spool(spool_root), max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30)
 
 
 def _instant(text: str) -> datetime:
+    from hotel_pipeline.core.clock import parse_instant
+
     return parse_instant(text)
 
 
@@ -46,6 +46,7 @@ def _instant(text: str) -> datetime:
 @click.option("--from", "start", required=True, type=_instant)
 @click.option("--to", "end", required=True, type=_instant)
 def replay(hotel_id: str, start: datetime, end: datetime) -> None:
+    from hotel_pipeline.core.clock import Clock
     from hotel_pipeline.core.portfolio import current_portfolio
     from hotel_pipeline.core.warehouse import Warehouse
     from hotel_pipeline.webhooks.apply import replay as replay_events

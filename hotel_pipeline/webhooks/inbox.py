@@ -1,7 +1,8 @@
 """``webhook_inbox``: one row per accepted delivery, keyed by (vendor, hotel_id, idempotency_key).
 
-The receiver stores deliveries as files (``spool``); ``ingest`` moves them into this table in one transaction per
-run, skipping keys already present, so a duplicate delivery or a second ingestion of the same file adds nothing.
+The receiver appends deliveries to its journal (``spool``); ``ingest`` moves what follows the committed cursor into
+this table in one transaction with the cursor, skipping keys already present, so a duplicate delivery or a second
+ingestion adds nothing.
 Malformed deliveries go to ``quarantine`` (source ``webhook:<vendor>``) with the receiver's reason.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -48,24 +48,49 @@ def naive_utc(text: str) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None)
 
 
-def ingest(tx: Tx, spool: Spool, now: datetime) -> tuple[int, list[Path], list[Path]]:
-    """Move pending spool records and quarantined deliveries into the warehouse within ``tx``.
+WEBHOOK_SPOOL_CURSOR = spec(
+    "webhook_spool_cursor",
+    [
+        ("segment", "VARCHAR", "a receiver journal segment (file name under raw/webhooks/journal/)"),
+        ("consumed_bytes", "BIGINT", "bytes of it already moved into webhook_inbox / quarantine"),
+        ("updated_at", "TIMESTAMP", "when the cursor last moved (UTC)"),
+    ],
+    primary_key=("segment",),
+    doc="How far each receiver journal segment has been read; moves in the transaction that stores what it covers.",
+    grain="segment",
+)
 
-    Returns (new inbox rows, pending links to remove after commit, quarantine files to archive after commit).
-    """
+_QUARANTINE_SCHEMA = {"source": pl.String, "hotel_id": pl.String, "received_at": pl.Datetime("us"),
+                      "location": pl.String, "reason": pl.String, "payload": pl.String}
+
+
+def ingest(tx: Tx, spool: Spool, now: datetime) -> tuple[int, int]:
+    """Move the journal's records after the committed cursor into ``webhook_inbox`` (keys already present skipped)
+    and ``quarantine``, and move the cursor, all within ``tx``. Returns (new inbox rows, quarantined records)."""
     tx.ensure_table(WEBHOOK_INBOX)
-    pending = list(spool.pending())
+    tx.ensure_table(WEBHOOK_SPOOL_CURSOR)
+    cursor = dict(tx.query("SELECT segment, consumed_bytes FROM webhook_spool_cursor").iter_rows())
+    accepted, quarantined, ends = [], [], {}
+    for item in spool.read(cursor):
+        ends[item.segment] = item.end
+        record = item.record
+        if record.get("type") == "accepted":
+            accepted.append({
+                "vendor": record["vendor"], "hotel_id": record["hotel_id"], "idempotency_key": record["key"],
+                "event_id": record.get("event_id"), "kind": record.get("kind"),
+                "external_ids": json.dumps(record.get("ids") or []),
+                "received_at": naive_utc(record["received_at"]), "raw_file": item.location, "ingested_at": now,
+            })
+        elif record.get("type") == "quarantined":
+            quarantined.append({
+                "source": f"webhook:{record['vendor']}", "hotel_id": record["hotel_id"],
+                "received_at": naive_utc(record["received_at"]),
+                "location": f"webhook {record['vendor']} {record['hotel_id']} {item.location}",
+                "reason": record["reason"], "payload": str(record.get("body", ""))[:2000],
+            })
     new = 0
-    if pending:
-        rows = [{
-            "vendor": p.record["vendor"], "hotel_id": p.record["hotel_id"], "idempotency_key": p.record["key"],
-            "event_id": p.record.get("event_id"), "kind": p.record.get("kind"),
-            "external_ids": json.dumps(p.record.get("ids") or []),
-            "received_at": naive_utc(p.record["received_at"]),
-            "raw_file": str(spool.record_path(p.record["vendor"], p.record["hotel_id"], p.record["key"])),
-            "ingested_at": now,
-        } for p in pending]
-        frame = WEBHOOK_INBOX.conform(pl.DataFrame(rows, infer_schema_length=None)).unique(
+    if accepted:
+        frame = WEBHOOK_INBOX.conform(pl.DataFrame(accepted, infer_schema_length=None)).unique(
             ["vendor", "hotel_id", "idempotency_key"], keep="first", maintain_order=True)
         tx.temp_table("_webhook_new", frame, WEBHOOK_INBOX)
         cols = ", ".join(WEBHOOK_INBOX.column_names)
@@ -73,26 +98,17 @@ def ingest(tx: Tx, spool: Spool, now: datetime) -> tuple[int, list[Path], list[P
             f"INSERT INTO webhook_inbox ({cols}) SELECT {cols} FROM _webhook_new n "  # noqa: S608 - constant columns
             "WHERE NOT EXISTS (SELECT 1 FROM webhook_inbox w WHERE w.vendor = n.vendor AND w.hotel_id = n.hotel_id "
             "AND w.idempotency_key = n.idempotency_key)")
-    bad = spool.quarantined()
-    for path, record in bad:
-        quarantine_rows(tx, pl.DataFrame([{
-            "source": f"webhook:{record['vendor']}", "hotel_id": record["hotel_id"],
-            "received_at": naive_utc(record["received_at"]),
-            "location": f"webhook {record['vendor']} {record['hotel_id']} {path.name}",
-            "reason": record["reason"], "payload": str(record.get("body", ""))[:2000],
-        }], schema={"source": pl.String, "hotel_id": pl.String, "received_at": pl.Datetime("us"),
-                    "location": pl.String, "reason": pl.String, "payload": pl.String}),
-            batch_id=f"webhook:{path.name}")
-    return new, [p.path for p in pending], [p for p, _ in bad]
-
-
-def archive_quarantined(spool: Spool, paths: list[Path]) -> None:
-    """After commit: move ingested quarantine files aside (kept in the raw zone, not ingested again)."""
-    done = spool.quarantine_dir / "ingested"
-    done.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        if path.exists():
-            path.replace(done / path.name)
+    if quarantined:
+        first = quarantined[0]["location"].rsplit(" ", 1)[-1]
+        quarantine_rows(tx, pl.DataFrame(quarantined, schema=_QUARANTINE_SCHEMA), batch_id=f"webhook:{first}")
+    if ends:
+        moved = pl.DataFrame({"segment": list(ends), "consumed_bytes": list(ends.values())},
+                             schema={"segment": pl.String, "consumed_bytes": pl.Int64})
+        tx.temp_table("_webhook_cursor", moved.with_columns(pl.lit(now).alias("updated_at")))
+        tx.execute("DELETE FROM webhook_spool_cursor WHERE segment IN (SELECT segment FROM _webhook_cursor)")
+        tx.execute("INSERT INTO webhook_spool_cursor (segment, consumed_bytes, updated_at) "
+                   "SELECT segment, consumed_bytes, updated_at FROM _webhook_cursor")
+    return new, len(quarantined)
 
 
 def read_inbox(tx: Tx, where: str, params: dict[str, Any]) -> pl.DataFrame:

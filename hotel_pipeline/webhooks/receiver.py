@@ -2,25 +2,27 @@
 
 It does as little as a receiver can, so that it answers well inside every vendor's deadline (Mews: 5 s): check the
 vendor's credential in constant time (wrong: 401, only a counter is kept), bound the body (over the limit: 413),
-parse it into a hint (malformed: 400, kept in quarantine with the reason), write it durably to the spool (a
-duplicate of a stored key stores nothing), answer 200. Everything else (fetching the named records, the live board)
+parse it into a hint (malformed: 400, kept in quarantine with the reason), append it to the journal (``spool``: group
+commit, answered once on disk; a duplicate of a stored key stores nothing), answer 200. Everything else (fetching the named records, the live board)
 is the webhook sensor's run. ``GET /openapi.json`` describes the routes; ``GET /healthz`` and ``GET /status``
 (counts, no secrets) are for operators.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.webhooks.spool import Spool, stamp
 from hotel_pipeline.webhooks.vendors import DEADLINE_SECONDS, PARSERS, Endpoint, Malformed, idempotency_key
 
@@ -32,6 +34,17 @@ KEPT_HEADERS = ("content-type", "user-agent")
 
 class TooLarge(Exception):
     pass
+
+
+def clock_from_env() -> Callable[[], datetime]:
+    """"Now" as the Clock resource reads it (``HOTEL_PIPELINE_CLOCK`` frozen, else the wall clock), without importing
+    Dagster: the receiver must start in a second, not in the ten a Dagster import takes on a busy machine."""
+    frozen = os.environ.get("HOTEL_PIPELINE_CLOCK")
+    if frozen:
+        value = datetime.fromisoformat(frozen)
+        instant = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return lambda: instant
+    return lambda: datetime.now(UTC)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -51,11 +64,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
 class Receiver:
     """The receiver's state: its endpoints, spool, clock and counters (per vendor/hotel and outcome)."""
 
-    def __init__(self, endpoints: list[Endpoint], spool: Spool, clock: Clock | None = None,
+    def __init__(self, endpoints: list[Endpoint], spool: Spool, now: Callable[[], datetime] | None = None,
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.endpoints = {(e.vendor, e.hotel_id): e for e in endpoints}
         self.spool = spool
-        self.clock = clock or Clock()
+        self.journal = spool.writer()
+        self.now = now or clock_from_env()
         self.max_body_bytes = max_body_bytes
         self.counts: Counter[str] = Counter()
 
@@ -74,9 +88,9 @@ class Receiver:
         headers = {k.lower(): v for k, v in request.headers.items()}
         if not endpoint.authenticate(request.query_params, headers, request.path_params.get("secret"), body):
             self._count(endpoint, "rejected")
-            await run_in_threadpool(self.spool.count_rejected, endpoint.vendor, endpoint.hotel_id)
+            await asyncio.wrap_future(self.journal.count_rejected(endpoint.vendor, endpoint.hotel_id))
             return JSONResponse({"error": "unauthorized"}, 401)
-        received_at = stamp(self.clock.now())
+        received_at = stamp(self.now())
         base = {"vendor": endpoint.vendor, "hotel_id": endpoint.hotel_id, "received_at": received_at,
                 "headers": {h: headers[h] for h in KEPT_HEADERS if h in headers}}
         try:
@@ -84,19 +98,21 @@ class Receiver:
         except Malformed as exc:
             self._count(endpoint, "malformed")
             key = "q-" + hashlib.sha256(body).hexdigest()[:40]
-            await run_in_threadpool(self.spool.quarantine, {
-                **base, "key": key, "reason": str(exc), "body": body.decode("utf-8", "replace")})
+            await asyncio.wrap_future(self.journal.submit({
+                **base, "type": "quarantined", "key": key, "reason": str(exc),
+                "body": body.decode("utf-8", "replace")}))
             return JSONResponse({"error": "malformed", "reason": str(exc)}, 400)
         key = idempotency_key(endpoint.vendor, endpoint.hotel_id, body, hint)
-        record = {**base, "key": key, "kind": hint.kind, "ids": list(hint.ids), "event_id": hint.event_id,
+        record = {**base, "type": "accepted", "key": key, "kind": hint.kind, "ids": list(hint.ids), "event_id": hint.event_id,
                   "extra": hint.extra, "body": body.decode("utf-8", "replace")}
-        stored = await run_in_threadpool(self.spool.accept, record)
+        stored = await asyncio.wrap_future(self.journal.submit(record))
         self._count(endpoint, "accepted" if stored else "duplicate")
         return JSONResponse({"ok": True, "key": key, "duplicate": not stored}, 200)
 
     # -- operators ---------------------------------------------------------------------------------------------
     async def status(self, request: Request) -> JSONResponse:
-        return JSONResponse({"counts": dict(self.counts), "rejected_total": self.spool.rejected()})
+        return JSONResponse({"counts": dict(self.counts), "rejected_total": dict(self.journal.rejected),
+                             "journal_batches": self.journal.batches})
 
     async def health(self, request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -114,10 +130,11 @@ def _route(receiver: Receiver, endpoint: Endpoint) -> Route:
     return Route(endpoint.path, call, methods=["POST"])
 
 
-def build_app(endpoints: list[Endpoint], spool: Spool, clock: Clock | None = None,
+def build_app(endpoints: list[Endpoint], spool: Spool, now: Callable[[], datetime] | None = None,
               max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
-    """The receiver app for ``endpoints`` (see ``vendors.portfolio_endpoints``)."""
-    receiver = Receiver(endpoints, spool, clock, max_body_bytes)
+    """The receiver app for ``endpoints`` (see ``vendors.portfolio_endpoints``); ``now`` defaults to
+    ``clock_from_env()``."""
+    receiver = Receiver(endpoints, spool, now, max_body_bytes)
     routes = [_route(receiver, e) for e in endpoints]
     routes += [Route("/openapi.json", receiver.openapi, methods=["GET"]),
                Route("/healthz", receiver.health, methods=["GET"]),

@@ -1,27 +1,32 @@
-"""The receiver's durable inbox on disk: one file per accepted delivery in the raw zone, plus a pending link.
+"""The receiver's durable inbox on disk: an append-only journal in the raw zone, written with group commit.
 
-Why files and not a warehouse row written by the receiver: the receiver must answer within the vendor's deadline
+Why a journal and not a warehouse row written by the receiver: the receiver must answer within the vendor's deadline
 whatever the warehouse is doing, and DuckDB admits one writing process (the Dagster run holds it). So the receiver
-only writes files, durably, and the webhook sensor's run moves them into ``webhook_inbox``:
+only appends to files, durably, and the webhook sensor's run moves what is new into ``webhook_inbox``, with the
+journal cursor committed in the same transaction (``webhook_spool_cursor``).
 
-- ``accept`` writes the record to a temporary file, fsyncs it, then *hard-links* it to
-  ``<root>/<vendor>/<hotel>/<key>.json``: a link to an existing name fails, so two concurrent deliveries with one
-  idempotency key store one file (the duplicate is answered 200 and stores nothing). It then links the same file
-  into ``<root>/pending/`` and fsyncs both folders: "acknowledged" means the record and its pending entry are on disk.
-- ``quarantine`` keeps malformed bodies with the reason under ``<root>/quarantine/`` (fsynced as well).
-- ``rejected`` counts deliveries with a wrong credential per (vendor, hotel) in ``<root>/rejected.json``; nothing
-  of such a delivery is kept.
-The run that moves pending records into the warehouse removes their pending links after its commit; a crash in
-between leaves them pending, and the inbox's key makes the second move a no-op.
+- Each receiver process appends to its own segment ``<root>/journal/<start-ns>-<pid>.jsonl``, one JSON line per
+  record: ``accepted`` (a delivery: vendor, hotel, idempotency key, ids, body) or ``quarantined`` (a malformed body
+  with the reason). A writer thread takes every record queued meanwhile, writes them in one ``write`` and one
+  ``fdatasync`` (group commit), and only then are their requests answered: "acknowledged" means on disk, at the
+  cost of one disk flush per batch rather than per delivery.
+- A key already in the journal (this process's or an earlier one's: the keys are read at start) is a duplicate: the
+  delivery is answered 200 and nothing is written. (Two receiver processes racing on one key may both write it; the
+  inbox's primary key keeps one.)
+- A SIGKILL can leave a torn last line in the dying process's segment: readers take complete lines only, and a new
+  process never appends to an old segment.
+- Deliveries with a wrong credential are only counted, per (vendor, hotel), in ``<root>/rejected.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import queue
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +39,11 @@ def default_root() -> Path:
     return settings.raw_dir() / "webhooks"
 
 
+def stamp(instant: datetime) -> str:
+    """ISO-8601 UTC with microseconds: sorts in receipt order."""
+    return instant.isoformat(timespec="microseconds")
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -42,130 +52,164 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_durable(folder: Path, data: bytes) -> Path:
-    """A new fsynced temporary file in ``folder`` holding ``data``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return Path(name)
-
-
 @dataclass(frozen=True)
-class PendingRecord:
-    path: Path  # the pending link
+class JournalRecord:
+    segment: str  # file name of the segment
+    offset: int  # byte offset of the line
+    end: int  # offset after the line
     record: dict[str, Any]
+
+    @property
+    def location(self) -> str:
+        return f"{self.segment}#{self.offset}"
 
 
 class Spool:
     """The webhook folder of the raw zone (default ``$HOTEL_PIPELINE_DATA_DIR/raw/webhooks``)."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root else default_root()
-        self._lock = threading.Lock()
 
     @property
-    def pending_dir(self) -> Path:
-        return self.root / "pending"
+    def journal_dir(self) -> Path:
+        return self.root / "journal"
 
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.root / "quarantine"
+    def segments(self) -> list[Path]:
+        if not self.journal_dir.exists():
+            return []
+        return sorted(self.journal_dir.glob("*.jsonl"))
 
-    def record_path(self, vendor: str, hotel_id: str, key: str) -> Path:
-        return self.root / vendor / hotel_id / f"{key}.json"
-
-    def accept(self, record: dict[str, Any]) -> bool:
-        """Store one delivery durably; False when its idempotency key is already stored (a duplicate)."""
-        final = self.record_path(record["vendor"], record["hotel_id"], record["key"])
-        if final.exists():
-            return False
-        data = json.dumps(record, sort_keys=True).encode()
-        tmp = _write_durable(final.parent, data)
-        try:
+    def size(self) -> int:
+        """Bytes in the journal: what the sensor's cursor compares (it only grows)."""
+        total = 0
+        for path in self.segments():
             try:
-                os.link(tmp, final)
-            except FileExistsError:
-                return False
-            self.pending_dir.mkdir(parents=True, exist_ok=True)
-            pending = self.pending_dir / f"{record['vendor']}--{record['hotel_id']}--{record['key']}.json"
-            try:
-                os.link(final, pending)
-            except FileExistsError:
-                pass
-            _fsync_dir(final.parent)
-            _fsync_dir(self.pending_dir)
-            return True
-        finally:
-            tmp.unlink(missing_ok=True)
+                total += path.stat().st_size
+            except FileNotFoundError:
+                continue
+        return total
 
-    def quarantine(self, record: dict[str, Any]) -> Path:
-        """Keep a malformed delivery with its reason (the body included: the raw zone may hold it)."""
-        folder = self.quarantine_dir
-        data = json.dumps(record, sort_keys=True).encode()
-        tmp = _write_durable(folder, data)
-        final = folder / f"{record['vendor']}--{record['hotel_id']}--{record['key']}.json"
-        os.replace(tmp, final)
-        _fsync_dir(folder)
-        return final
+    def read(self, cursor: dict[str, int] | None = None) -> Iterator[JournalRecord]:
+        """Complete records after ``cursor`` (segment name -> byte offset already consumed), segment by segment."""
+        cursor = cursor or {}
+        for path in self.segments():
+            start = int(cursor.get(path.name, 0))
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                data = fh.read()
+            offset = start
+            for line in data.splitlines(keepends=True):
+                if not line.endswith(b"\n"):
+                    break  # torn or still being written: not a record (yet)
+                end = offset + len(line)
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    offset = end
+                    continue
+                yield JournalRecord(path.name, offset, end, record)
+                offset = end
 
-    def count_rejected(self, vendor: str, hotel_id: str) -> int:
-        """+1 on the wrong-credential counter of (vendor, hotel); returns the new count."""
-        path = self.root / "rejected.json"
-        with self._lock:
-            counts = self.rejected()
-            name = f"{vendor}/{hotel_id}"
-            counts[name] = counts.get(name, 0) + 1
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(counts, sort_keys=True))
-            os.replace(tmp, path)
-            return counts[name]
+    def read_at(self, location: str) -> dict[str, Any]:
+        """The record at ``segment#offset`` (an inbox row's ``raw_file``)."""
+        name, _, offset = location.rpartition("#")
+        with open(self.journal_dir / Path(name).name, "rb") as fh:
+            fh.seek(int(offset))
+            return json.loads(fh.readline())
+
+    def keys(self) -> set[str]:
+        return {r.record["key"] for r in self.read() if r.record.get("type") == "accepted"}
 
     def rejected(self) -> dict[str, int]:
         path = self.root / "rejected.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
-    # -- the consumer side -----------------------------------------------------------------------------------------
-    def pending(self) -> Iterator[PendingRecord]:
-        """Pending records, oldest receipt first."""
-        if not self.pending_dir.exists():
-            return
-        items = []
-        for path in self.pending_dir.glob("*.json"):
-            try:
-                items.append(PendingRecord(path, json.loads(path.read_text())))
-            except FileNotFoundError:  # consumed meanwhile
-                continue
-        yield from sorted(items, key=lambda p: (p.record["received_at"], p.record["key"]))
+    def writer(self) -> JournalWriter:
+        return JournalWriter(self)
 
-    def newest_pending_ns(self) -> int:
-        """Newest modification time (ns) among pending links (0 if none): what the sensor's cursor compares."""
-        if not self.pending_dir.exists():
-            return 0
-        newest = 0
-        for entry in os.scandir(self.pending_dir):
-            if entry.name.endswith(".json"):
+
+class JournalWriter:
+    """One process's segment with its group-commit thread; ``submit`` returns a future of "stored" (False for a
+    duplicate key)."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        spool.journal_dir.mkdir(parents=True, exist_ok=True)
+        self.path = spool.journal_dir / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
+        _fsync_dir(spool.journal_dir)
+        self.known = spool.keys()
+        self.rejected = spool.rejected()
+        self._rejected_dirty = False
+        self._queue: queue.Queue[tuple[dict[str, Any], Future[bool]] | None] = queue.Queue()
+        self.batches = 0
+        self._thread = threading.Thread(target=self._loop, name="webhook-journal", daemon=True)
+        self._thread.start()
+
+    def submit(self, record: dict[str, Any]) -> Future[bool]:
+        future: Future[bool] = Future()
+        self._queue.put((record, future))
+        return future
+
+    def count_rejected(self, vendor: str, hotel_id: str) -> Future[bool]:
+        return self.submit({"type": "rejected", "vendor": vendor, "hotel_id": hotel_id})
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        os.close(self.fd)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            items = [first]
+            while True:
                 try:
-                    newest = max(newest, entry.stat().st_mtime_ns)
-                except FileNotFoundError:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                items.append(item)
+            self._commit(items)
+
+    def _commit(self, items: list[tuple[dict[str, Any], Future[bool]]]) -> None:
+        lines: list[bytes] = []
+        outcome: list[tuple[Future[bool], bool]] = []
+        added: list[str] = []
+        for record, future in items:
+            if record.get("type") == "rejected":
+                name = f"{record['vendor']}/{record['hotel_id']}"
+                self.rejected[name] = self.rejected.get(name, 0) + 1
+                self._rejected_dirty = True
+                outcome.append((future, True))
+                continue
+            if record.get("type") == "accepted":
+                if record["key"] in self.known:
+                    outcome.append((future, False))
                     continue
-        return newest
-
-    def quarantined(self) -> list[tuple[Path, dict[str, Any]]]:
-        if not self.quarantine_dir.exists():
-            return []
-        return [(p, json.loads(p.read_text())) for p in sorted(self.quarantine_dir.glob("*.json"))]
-
-    def done(self, paths: list[Path]) -> None:
-        """Remove pending links (after their rows are committed); the raw records stay."""
-        for path in paths:
-            path.unlink(missing_ok=True)
-
-
-def stamp(instant: datetime) -> str:
-    """ISO-8601 UTC with microseconds: sorts in receipt order."""
-    return instant.isoformat(timespec="microseconds")
+                self.known.add(record["key"])
+                added.append(record["key"])
+            lines.append(json.dumps(record, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+            outcome.append((future, True))
+        try:
+            if lines:
+                os.write(self.fd, b"".join(lines))
+                os.fdatasync(self.fd)
+                self.batches += 1
+            if self._rejected_dirty:
+                path = self.spool.root / "rejected.json"
+                tmp = path.with_name(f".rejected-{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(self.rejected, sort_keys=True))
+                os.replace(tmp, path)
+                self._rejected_dirty = False
+        except OSError as exc:  # nothing acknowledged: the vendor retries
+            self.known.difference_update(added)
+            for future, _ in outcome:
+                future.set_exception(exc)
+            return
+        for future, stored in outcome:
+            future.set_result(stored)

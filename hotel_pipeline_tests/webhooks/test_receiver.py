@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Source
 from hotel_pipeline.webhooks.spool import Spool
 from hotel_pipeline.webhooks.vendors import endpoint_for
@@ -33,8 +32,12 @@ def target(vendor: str, url: str, secret: str | None = None) -> Target:
 @pytest.fixture()
 def receiver(tmp_path: Path):
     spool = Spool(tmp_path / "spool")
-    with receiver_thread(endpoints(), spool, clock=Clock(frozen_at=None), max_body_bytes=4096) as url:
+    with receiver_thread(endpoints(), spool, max_body_bytes=4096) as url:
         yield url, spool
+
+
+def accepted(spool: Spool) -> list[dict]:
+    return [r.record for r in spool.read() if r.record["type"] == "accepted"]
 
 
 def body_for(vendor: str) -> bytes:
@@ -52,14 +55,13 @@ def test_each_vendor_is_stored_once_and_wrong_credentials_store_nothing(receiver
     again = httpx.post(good_url, content=body, headers=good_headers)
     assert first.status_code == 200 and not first.json()["duplicate"]
     assert again.status_code == 200 and again.json()["duplicate"]
-    pending = list(spool.pending())
-    assert len(pending) == 1 and pending[0].record["ids"], pending
-    stored = pending[0].path.read_text()
-    assert SECRET not in stored  # the credential never reaches the raw zone
+    stored = accepted(spool)
+    assert len(stored) == 1 and stored[0]["ids"], stored
+    assert all(SECRET not in p.read_text() for p in spool.segments())  # the credential never reaches the raw zone
     bad_url, bad_headers = target(vendor, url, "wrong-secret").request(body)
     denied = httpx.post(bad_url, content=body, headers=bad_headers)
     assert denied.status_code == 401
-    assert len(list(spool.pending())) == 1
+    assert len(accepted(spool)) == 1
     assert spool.rejected() == {f"{vendor}/H1": 1}
 
 
@@ -69,7 +71,7 @@ def test_missing_credential_and_unknown_route(receiver) -> None:
     assert httpx.post(f"{url}/webhooks/beds24/H1", content=body).status_code == 401
     assert httpx.post(f"{url}/webhooks/mews/H1", content=body_for("mews")).status_code == 401
     assert httpx.post(f"{url}/webhooks/mews/H9?Token={SECRET}", content=body_for("mews")).status_code == 404
-    assert list(spool.pending()) == []
+    assert accepted(spool) == []
 
 
 def test_oversized_body_is_413_and_malformed_is_400_in_quarantine(receiver) -> None:
@@ -80,11 +82,11 @@ def test_oversized_body_is_413_and_malformed_is_400_in_quarantine(receiver) -> N
     assert broken.status_code == 400
     shape = httpx.post(f"{url}/webhooks/cloudbeds/H1/{SECRET}", content=b'{"reservationID": 1}')
     assert shape.status_code == 400 and "event" in shape.json()["reason"]
-    bad = spool.quarantined()
+    bad = [r.record for r in spool.read() if r.record["type"] == "quarantined"]
     assert len(bad) == 2
-    assert {r["vendor"] for _, r in bad} == {"mews", "cloudbeds"}
-    assert all(r["reason"] for _, r in bad)
-    assert list(spool.pending()) == []
+    assert {r["vendor"] for r in bad} == {"mews", "cloudbeds"}
+    assert all(r["reason"] for r in bad)
+    assert accepted(spool) == []
 
 
 def test_stayntouch_signature_covers_the_body(receiver) -> None:

@@ -2,9 +2,9 @@
 
 ``webhook_events`` ingests what the receiver stored and applies every pending inbox row (see
 ``hotel_pipeline.webhooks.apply``); its metadata carries the lag per hotel (received -> applied), which also goes to
-``integration_status`` (source ``<vendor>_webhooks``). ``webhook_inbox_sensor`` looks at the spool every 15 s and
-requests a run when something newer than its cursor arrived; the run applies whatever is pending, so a delivery
-that slipped past a cursor is applied by the next run anyway.
+``integration_status`` (source ``<vendor>_webhooks``). ``webhook_inbox_sensor`` looks at the receiver's journal every
+15 s and requests a run when it grew past its cursor; the run reads the journal from the cursor committed in the
+warehouse (``webhook_spool_cursor``) and applies whatever is pending, so nothing depends on the sensor's own cursor.
 """
 
 
@@ -77,9 +77,9 @@ webhook_job = dg.define_asset_job("webhook_apply_job", selection=[webhook_events
 @dg.sensor(job=webhook_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
            default_status=dg.DefaultSensorStatus.RUNNING)
 def webhook_inbox_sensor(context: dg.SensorEvaluationContext, webhooks: WebhookSpool) -> dg.SensorResult:
-    """A run when the receiver stored something newer than the cursor (the newest pending file's mtime, ns)."""
-    newest = webhooks.spool().newest_pending_ns()
+    """A run when the receiver's journal grew past the cursor (its size in bytes; it only grows)."""
+    size = webhooks.spool().size()
     seen = int(context.cursor or 0)
-    if newest <= seen:
+    if size <= seen:
         return dg.SensorResult(skip_reason="nothing new in the webhook inbox")
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"webhooks-{newest}")], cursor=str(newest))
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"webhooks-{size}")], cursor=str(size))
