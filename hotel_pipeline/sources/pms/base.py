@@ -14,6 +14,7 @@ modified-since misses changes or does not exist). See docs/connectors.md "How to
 from __future__ import annotations
 
 import os
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -324,11 +325,12 @@ def assemble(records: dict[str, dict[str, Any]],
             rejects.append(reject(what, rid, exc, item))
             continue
         for row in batch:
-            modified = row.pop("source_modified_at")
-            if modified.tzinfo is None:
-                modified = modified.replace(tzinfo=ZoneInfo(ctx.timezone))
-            modified = modified.astimezone(UTC)
-            newest = modified if newest is None or modified > newest else newest
+            modified = row.pop("source_modified_at", None)
+            if modified is not None:  # a record without a modified time still loads; it just does not age the lag
+                if modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=ZoneInfo(ctx.timezone))
+                modified = modified.astimezone(UTC)
+                newest = modified if newest is None or modified > newest else newest
             if "guest" in row:  # else the row names its guest (e.g. a customer listed apart) itself
                 row["guest_token"] = guest_token(ctx, f"res:{rid}")
                 guests.append({"external_id": f"res:{rid}", **row.pop("guest")})
@@ -352,6 +354,33 @@ def room_external_id(booking_id: object, sequence: int, rooms: int) -> str:
     """The unified key of one booked room: the booking's id for a one-room booking, ``"<id>:<n>"`` (n = 1, 2, ...
     in the vendor's room order) when the booking holds several rooms, so a 3-room booking is three reservations."""
     return str(booking_id) if rooms <= 1 else f"{booking_id}:{sequence}"
+
+
+_NEGATED = re.compile(r"\b(?:no|without|excl\.?|excluding)\s+(?:breakfast|dinner|lunch|meals?|board)\b"
+                      r"|\b(?:breakfast|dinner|lunch|meals?|board)\s+(?:is\s+|are\s+)?(?:not\s+included|excluded)\b")
+
+
+def meal_plan_from_words(*texts: str | None) -> str:
+    """Free-text meal wording of a rate, tariff, package or add-on -> RO/BB/HB/FB/unknown.
+
+    Why one function: vendors name board in words set up by each property ("Dinner, Bed & Breakfast", "B&B",
+    "Half board", "DBB", "Breakfast not included"), and the same words must mean the same plan whatever the PMS.
+    Rules, in order: a negated meal ("Breakfast not included", "without breakfast") says nothing of that meal and,
+    with no other meal word, means room only; full board / all inclusive / lunch and dinner -> FB; dinner / half board
+    / DBB / HB -> HB; breakfast / B&B / BB -> BB; room only / RO -> RO; anything else -> unknown.
+    """
+    text = " ".join(t for t in texts if t).lower().replace("&", " and ")
+    stripped = _NEGATED.sub(" ", text)
+    words = set(re.findall(r"[a-z]+", stripped))
+    if "full board" in stripped or "all inclusive" in stripped or "fb" in words or {"lunch", "dinner"} <= words:
+        return "FB"
+    if "dinner" in words or "half board" in stripped or words & {"dbb", "hb"}:
+        return "HB"
+    if "breakfast" in words or "b and b" in stripped or words & {"bb", "bnb"}:
+        return "BB"
+    if "room only" in stripped or "ro" in words or stripped != text:
+        return "RO"
+    return "unknown"
 
 
 def pages_with(pages: Iterable[dict[str, Any]], label: str) -> list[dict[str, Any]]:

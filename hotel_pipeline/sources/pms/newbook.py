@@ -6,10 +6,11 @@ Why it looks the way it does: Newbook takes every call as ``POST /rest/<action>`
 ones included; paging is ``data_offset``/``data_limit`` (<= 1000) against ``data_total``. Errors may come back as
 ``{"success": false, "message": ...}``. Client code budgets about 100 requests per minute.
 
-Status mapping in Newbook words: Unconfirmed / Confirmed / Quote -> confirmed; Arrived -> checked_in; Departed ->
-checked_out; Cancelled -> cancelled; No Show -> no_show. Meals: an inventory item whose description holds "DBB" or
-"Dinner" is a dinner package (HB, or FB when lunch / "Full Board" is there too); "Breakfast" is BB; a tariff named
-"Room Only" is RO; anything else is unknown.
+Status mapping in Newbook words: Unconfirmed / Confirmed -> confirmed; Arrived -> checked_in; Departed ->
+checked_out; Cancelled -> cancelled; No Show -> no_show; Quote (a price offered, not booked) and Waitlist are not
+bookings: skipped and counted. Anything else is quarantined naming the value. Meals: the words of the inventory
+items' descriptions and the tariff name (``meal_plan_from_words``): "DBB" / "Dinner" (e.g. "Dinner Bed & Breakfast")
+-> HB, with lunch or "Full Board" -> FB; "Breakfast" / "B&B" -> BB; "Room Only" -> RO; anything else unknown.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
     Normalised,
+    NotABooking,
     PmsConnector,
     Window,
     assemble,
+    meal_plan_from_words,
     read_listing,
     records_of,
 )
@@ -38,7 +41,6 @@ SOURCE = "newbook"
 STATUS_FROM_NEWBOOK = {
     "unconfirmed": "confirmed",
     "confirmed": "confirmed",
-    "quote": "confirmed",
     "arrived": "checked_in",
     "departed": "checked_out",
     "cancelled": "cancelled",
@@ -49,27 +51,26 @@ STATUS_FROM_NEWBOOK = {
 }
 
 
+#: booking_status values that are not bookings (skipped, counted).
+NOT_BOOKINGS = {"quote", "waitlist", "wait list"}
+
+
 class NewbookRecordError(ValueError):
     """A Newbook booking the connector cannot read."""
 
 
 def meal_plan_from(items: list[Mapping[str, Any]], tariff_name: str | None) -> str:
     """Inventory item descriptions + tariff name -> RO/BB/HB/FB/unknown (see module doc)."""
-    text = " ".join(str(i.get("description", "")) for i in items or []).lower()
-    dinner = "dbb" in text or "dinner" in text
-    if "full board" in text or (dinner and "lunch" in text):
-        return "FB"
-    if dinner:
-        return "HB"
-    if "breakfast" in text:
-        return "BB"
-    if (tariff_name or "").strip().lower() == "room only":
-        return "RO"
-    return "unknown"
+    return meal_plan_from_words(*(str(i.get("description", "")) for i in items or []), tariff_name)
 
 
 def _date(text: str | None) -> date | None:
-    return None if not text else date.fromisoformat(str(text)[:10])
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        raise NewbookRecordError(f"unreadable Newbook date {text!r}") from None
 
 
 def _int(value: Any) -> int | None:
@@ -87,6 +88,8 @@ def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
     """One Newbook booking -> unified fields + ``external_id``, ``source_modified_at`` (naive, property-local) and
     ``guest``. The stay total is the sum of ``tariffs_quoted`` over the booked nights (``tariff_total`` if absent)."""
     raw = str(record.get("booking_status") or "").strip().lower()
+    if raw in NOT_BOOKINGS:
+        raise NotABooking(f"newbook booking_status {record.get('booking_status')}")
     if raw not in STATUS_FROM_NEWBOOK:
         raise NewbookRecordError(f"unknown Newbook booking_status {record.get('booking_status')!r}")
     status = STATUS_FROM_NEWBOOK[raw]

@@ -6,9 +6,16 @@ Why it looks the way it does: RMS authenticates with ``POST /authToken`` (agent 
 account for an hour, so the connector never retries an auth failure. Meals are only a ``mealPlanId``: the connector
 reads the property's ``GET /mealPlans`` once per run and maps the plan *names*.
 
-Status mapping in RMS words: Unconfirmed/Confirmed/Pencil -> confirmed; Arrived -> checked_in; Departed ->
-checked_out; Cancelled -> cancelled; NoShow ("No Show") -> no_show. Maintenance, OwnerOccupied and Quote rows are not
-guest reservations and are skipped.
+Amounts: the search answer carries none; ``POST /reservations/dailyRevenue/search`` (``{"ids": [...]}``) gives each
+night's ``accommodation`` (tax inclusive on tax-inclusive properties), ``accommodationTax`` and ``accommodationGST``.
+The stay's net is the sum over the booked nights of accommodation (minus its tax and GST when the ``tax_inclusive``
+option is true); the gross adds them (or is accommodation itself on tax-inclusive properties).
+
+Status mapping in RMS words (the reservationSearch enum, any case): unconfirmed/confirmed/pencil -> confirmed
+(pencil is a hold RMS cancels itself when it expires); arrived -> checked_in; departed -> checked_out; cancelled ->
+cancelled; noShow -> no_show. maintenance, ownerOccupied, quote and stopSell rows, and rows whose reservationType is
+Maintenance, Blocking or RoomMoveHeader, are not guest bookings: skipped and counted. Anything else is quarantined
+naming the value.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
     Normalised,
+    NotABooking,
     PmsConnector,
     Window,
     answer_token,
@@ -43,11 +51,16 @@ STATUS_FROM_RMS = {
     "cancelled": "cancelled",
     "noshow": "no_show",
 }
-#: Statuses of rows that block a room but are not guest reservations.
-NOT_RESERVATIONS = {"maintenance", "owneroccupied", "quote"}
+#: Statuses of rows that block a room or quote a price but are not guest bookings (skipped, counted).
+NOT_RESERVATIONS = {"maintenance", "owneroccupied", "quote", "stopsell"}
+#: reservationType values that are not guest bookings.
+NOT_RESERVATION_TYPES = {"maintenance", "blocking", "roommoveheader"}
 
-#: Every status the connector asks for in ``listOfStatus`` (RMS filters by status; cancellations must be asked for).
-LIST_OF_STATUS = ["Unconfirmed", "Confirmed", "Arrived", "Departed", "Cancelled", "NoShow"]
+#: Every status the connector asks for in ``listOfStatus``, spelled as the reservationSearch enum (RMS filters by
+#: status; cancellations and pencils must be asked for).
+LIST_OF_STATUS = ["unconfirmed", "confirmed", "pencil", "arrived", "departed", "cancelled", "noShow"]
+#: Reservation ids per ``dailyRevenue/search`` call.
+REVENUE_BATCH = 500
 
 
 class RmsRecordError(ValueError):
@@ -74,20 +87,52 @@ def meal_plan_from_name(name: str | None) -> str:
 
 def parse_rms_datetime(text: str) -> datetime:
     """``2016-08-22 19:25:00`` (property-local) -> naive datetime."""
-    return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.strptime(text[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise RmsRecordError(f"unreadable RMS date-time {text!r}") from None
 
 
 def _date(text: str | None) -> date | None:
-    return None if not text else date.fromisoformat(text[:10])
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        raise RmsRecordError(f"unreadable RMS date {text!r}") from None
 
 
-def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str]) -> dict[str, Any] | None:
-    """One RMS reservation -> unified fields + ``external_id``, ``source_modified_at``, ``guest``; None for a
-    non-guest row (maintenance, owner occupied, quote). ``meal_plans`` is ``GET /mealPlans`` as id -> name."""
+def stay_amounts(nights: list[Mapping[str, Any]] | None, arrival: date, departure: date,
+                 tax_inclusive: bool) -> tuple[float | None, float | None]:
+    """(net, gross) of the booked nights' ``dailyRevenue`` entries (accommodation only; None when RMS returned no
+    revenue for the reservation, 0 for a reservation listed without nights)."""
+    if nights is None:
+        return None, None
+    net = gross = 0.0
+    for night in nights:
+        if not arrival <= _date(night.get("theDate")) < departure:
+            continue
+        room = float(night.get("accommodation") or 0.0)
+        tax = float(night.get("accommodationTax") or 0.0) + float(
+            night.get("accommodationGST", night.get("accommodationGst")) or 0.0)
+        net += room - tax if tax_inclusive else room
+        gross += room if tax_inclusive else room + tax
+    return round(net, 2), round(gross, 2)
+
+
+def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str],
+              revenue: Mapping[int, list[Mapping[str, Any]]] | None = None,
+              tax_inclusive: bool = False) -> dict[str, Any]:
+    """One RMS reservation -> unified fields + ``external_id``, ``source_modified_at``, ``guest``; NotABooking for a
+    non-guest row. ``meal_plans`` is ``GET /mealPlans`` as id -> name, ``revenue`` the ``dailyRevenue`` entries by
+    reservation id."""
     raw = str(record.get("status") or "")
     key = _key(raw)
     if key in NOT_RESERVATIONS:
-        return None
+        raise NotABooking(f"rms status {raw}")
+    kind = str(record.get("reservationType") or "")
+    if _key(kind) in NOT_RESERVATION_TYPES:
+        raise NotABooking(f"rms reservationType {kind}")
     if key not in STATUS_FROM_RMS:
         raise RmsRecordError(f"unknown RMS status {raw!r}")
     status = STATUS_FROM_RMS[key]
@@ -99,7 +144,7 @@ def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str]) -> dict[
     if not modified:
         raise RmsRecordError("RMS reservation without ModifiedDate")
     meal = meal_plan_from_name(meal_plans.get(int(record.get("mealPlanId") or 0)))
-    total = record.get("accommodationTotal")
+    net, gross = stay_amounts((revenue or {}).get(int(record["id"])), arrival, departure, tax_inclusive)
     return {
         "external_id": str(record["id"]),
         "status": status,
@@ -117,11 +162,11 @@ def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str]) -> dict[
         "meal_plan": meal,
         "is_dbb": meal in ("HB", "FB"),
         "is_package": False,
-        "net_amount": None if total is None else float(total),
-        "gross_amount": None,
+        "net_amount": net,
+        "gross_amount": gross,
         "currency": None,  # RMS amounts are in the property's currency: the connector fills it from the portfolio
         "channel": record.get("bookingSourceName"),
-        "source_modified_at": parse_rms_datetime(modified),
+        "source_modified_at": parse_rms_datetime(str(modified)),
         "guest": {
             "first_name": record.get("guestGiven"),
             "last_name": record.get("guestSurname"),
@@ -157,7 +202,8 @@ class RmsConnector(PmsConnector):
                                                     "client_id": "client_id_env",
                                                     "client_password": "client_password_env"}
     default_options: ClassVar[dict[str, Any]] = {"history_start": "2013-01-01T00:00:00Z", "page_size": 500,
-                                                 "reconcile_days": 7, "module_type": "revenueManagement"}
+                                                 "reconcile_days": 7, "module_type": "revenueManagement",
+                                                 "tax_inclusive": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,20 +235,34 @@ class RmsConnector(PmsConnector):
                 "listOfStatus": LIST_OF_STATUS}
         size = int(self.options["page_size"])
 
+        ids: set[int] = set()
+
         def page(index: int) -> ListingPage:
             data = self.http.call("POST", "/reservations/search", params={"limit": size, "offset": index * size},
                                   json_body=body, headers=self._headers, check=_expect_list, label="reservations")
+            ids.update(r["id"] for r in data if isinstance(r, dict) and isinstance(r.get("id"), int))
             return [str(r.get("id")) for r in data], len(data) >= size, None  # a bare list: the end is a short page
 
         read_listing(page, what=f"rms reservations/search modified {body['modifiedFrom']}..{body['modifiedTo']}")
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), REVENUE_BATCH):
+            self.http.call("POST", "/reservations/dailyRevenue/search", json_body={"ids": ordered[i:i + REVENUE_BATCH]},
+                           headers=self._headers, check=_expect_list, label="dailyRevenue")
 
     @classmethod
     def normalise(cls, pages: list[dict[str, Any]], ctx: ExtractContext) -> Normalised:
         plans: dict[int, str] = {}
         for page in pages_with(pages, "mealPlans"):
             plans.update({int(p["id"]): str(p.get("name")) for p in page.get("body") or []})
+        revenue: dict[int, list[dict[str, Any]]] = {}
+        for page in pages_with(pages, "dailyRevenue"):
+            for entry in page.get("body") or []:
+                if isinstance(entry, dict) and entry.get("reservationId") is not None:
+                    revenue[int(entry["reservationId"])] = list(entry.get("dailyRevenue") or [])
+        tax_inclusive = bool(ctx.options.get("tax_inclusive", False))
         records = records_of(pages, "reservations", lambda body: body)
-        return assemble(records, lambda item: normalise(item, plans), ctx, "rms reservation", (RmsRecordError,))
+        return assemble(records, lambda item: normalise(item, plans, revenue, tax_inclusive), ctx, "rms reservation",
+                        (RmsRecordError,))
 
 
 def _num(value: str) -> int | str:

@@ -14,7 +14,7 @@ cancelled; no_show / noshow -> no_show. Meals: add-ons included in the rate name
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,10 @@ from hotel_pipeline.sources.pms.base import (
     Window,
     answer_token,
     assemble,
+    local_date,
+    meal_plan_from_words,
     pages_with,
+    parse_utc,
     read_listing,
     records_of,
 )
@@ -55,39 +58,36 @@ class StayntouchRecordError(ValueError):
 
 
 def meal_plan_from(addons: list[Mapping[str, Any]], rate_code: str | None) -> str:
-    """Included add-on names + rate code -> RO/BB/HB/FB/unknown."""
-    names = " ".join(str(a.get("name", "")).lower() for a in addons or [] if a.get("included_in_rate", True))
-    if "full board" in names or ("lunch" in names and "dinner" in names):
-        return "FB"
-    if "dinner" in names or "half board" in names or "dbb" in names:
-        return "HB"
-    if "breakfast" in names:
-        return "BB"
-    if rate_code and rate_code.upper().endswith("-RO"):
+    """Included add-on names (``meal_plan_from_words``), else a rate code ending ``-RO`` -> RO/BB/HB/FB/unknown."""
+    names = [str(a.get("name", "")) for a in addons or [] if a.get("included_in_rate", True)]
+    plan = meal_plan_from_words(*names)
+    if plan == "unknown" and rate_code and rate_code.upper().endswith("-RO"):
         return "RO"
-    return "unknown"
+    return plan
 
 
 def _num(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def normalise(record: Mapping[str, Any], room_types: Mapping[int, str]) -> dict[str, Any]:
+def normalise(record: Mapping[str, Any], room_types: Mapping[int, str], timezone: str = "UTC") -> dict[str, Any]:
     """One Stayntouch reservation -> unified fields + ``external_id``, ``source_modified_at``, ``guest``.
 
-    ``room_types`` is ``GET /connect/room_types`` as id -> code. ``source_modified_at`` is ``updated_time`` as an
-    aware datetime.
+    ``room_types`` is ``GET /connect/room_types`` as id -> code; ``timezone`` the hotel's, for business dates of
+    instants. ``source_modified_at`` is ``updated_time`` as an aware datetime.
     """
     raw = str(record.get("status") or "").lower()
     if raw not in STATUS_FROM_STAYNTOUCH:
         raise StayntouchRecordError(f"unknown Stayntouch status {record.get('status')!r}")
     status = STATUS_FROM_STAYNTOUCH[raw]
-    arrival = date.fromisoformat(record["arrival_date"])
-    departure = date.fromisoformat(record["departure_date"])
+    arrival = local_date(record["arrival_date"], timezone)
+    departure = local_date(record["departure_date"], timezone)
+    if arrival is None or departure is None:
+        raise StayntouchRecordError("Stayntouch reservation without arrival_date/departure_date")
     nights = (departure - arrival).days
     stay = sorted(record.get("stay_dates") or [], key=lambda s: s["date"])
     booked = [s for s in stay if arrival <= date.fromisoformat(s["date"]) < departure]
-    net = sum(_num(s.get("net_amount")) or _num(s.get("amount")) or 0.0 for s in booked)
+    net = sum(_num(s.get("net_amount")) or _num(s.get("amount")) or 0.0 for s in booked) if stay else None
     taxes = [_num(s.get("tax_amount")) for s in booked]
     gross = None if not booked or any(t is None for t in taxes) else sum(_num(s.get("amount")) or 0.0 for s in booked)
     first = stay[0] if stay else {}
@@ -96,18 +96,18 @@ def normalise(record: Mapping[str, Any], room_types: Mapping[int, str]) -> dict[
     guests = record.get("guests") or []
     primary = next((g for g in guests if g.get("is_primary")), guests[0] if guests else {})
     meal = meal_plan_from(record.get("addons") or [], first.get("rate_code"))
-    created = datetime.fromisoformat(str(record["created_time"]).replace("Z", "+00:00"))
-    updated = datetime.fromisoformat(str(record["updated_time"]).replace("Z", "+00:00"))
+    updated = parse_utc(record.get("updated_time") or record.get("created_time"))
     cancelled_on = None
     if status in ("cancelled", "no_show"):
-        cancelled_on = date.fromisoformat(record.get("canceled_date") or updated.date().isoformat())
+        cancelled_on = local_date(record.get("canceled_date") or record.get("updated_time"), timezone)
     checked_out_on = None
     if status == "checked_out":
         checked_out_on = date.fromisoformat(record.get("checked_out_date") or departure.isoformat())
     return {
         "external_id": str(record["id"]),
         "status": status,
-        "booked_on": created.date(),  # created_time carries the hotel's offset, so its date is the hotel's date
+        # the hotel's business date of the instant, whether it is written with the hotel's offset, another one or Z
+        "booked_on": local_date(record.get("created_time"), timezone),
         "cancelled_on": cancelled_on,
         "checked_out_on": checked_out_on,
         "arrival_date": arrival,
@@ -121,7 +121,7 @@ def normalise(record: Mapping[str, Any], room_types: Mapping[int, str]) -> dict[
         "meal_plan": meal,
         "is_dbb": meal in ("HB", "FB"),
         "is_package": False,
-        "net_amount": round(net, 2),
+        "net_amount": None if net is None else round(net, 2),
         "gross_amount": None if gross is None else round(gross, 2),
         "currency": record.get("currency_code"),
         "channel": record.get("source_code"),
@@ -200,7 +200,7 @@ class StayntouchConnector(PmsConnector):
         for page in pages_with(pages, "room_types"):
             room_types.update({int(r["id"]): str(r["code"]) for r in (page.get("body") or {}).get("results") or []})
         records = records_of(pages, "reservations", lambda body: (body or {}).get("results"))
-        return assemble(records, lambda item: normalise(item, room_types), ctx, "stayntouch reservation",
+        return assemble(records, lambda item: normalise(item, room_types, ctx.timezone), ctx, "stayntouch reservation",
                         (StayntouchRecordError,))
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hotel_pipeline.sources.pms import rms as connector
+from hotel_pipeline.sources.pms.base import NotABooking
 from hotel_pipeline.sources.pms.errors import AuthError
 from hotel_pipeline.workshop.sandbox.pms.vendors import rms as sandbox
 from hotel_pipeline_tests.pms.vendors._world_rows import TIMEZONE, expected, sample_rows
@@ -17,8 +18,8 @@ ROWS = sample_rows()
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['external_id']}-{r['status']}-{r['meal_plan']}")
 def test_round_trip(row: dict) -> None:
     record = json.loads(json.dumps(sandbox.render_reservation(row, TIMEZONE)))
-    got = connector.normalise(record, sandbox.MEAL_PLANS)
-    assert got is not None
+    revenue = json.loads(json.dumps(sandbox.render_daily_revenue(row)))
+    got = connector.normalise(record, sandbox.MEAL_PLANS, {revenue["reservationId"]: revenue["dailyRevenue"]})
     assert {k: got[k] for k in expected(row)} == expected(row)
     assert got["external_id"] == row["external_id"]
     assert got["net_amount"] == pytest.approx(row["net_amount"], abs=0.01)
@@ -37,7 +38,12 @@ def test_vendor_vocabulary_and_capital_m_modified_date() -> None:
 
 def test_non_guest_rows_are_skipped_and_unknown_status_fails() -> None:
     rec = sandbox.render_reservation(ROWS[0], TIMEZONE)
-    assert connector.normalise({**rec, "status": "Maintenance"}, sandbox.MEAL_PLANS) is None
+    for status in ("Maintenance", "stopSell", "StopSell", "quote", "ownerOccupied"):
+        with pytest.raises(NotABooking, match=status):
+            connector.normalise({**rec, "status": status}, sandbox.MEAL_PLANS)
+    with pytest.raises(NotABooking, match="Blocking"):
+        connector.normalise({**rec, "reservationType": "Blocking"}, sandbox.MEAL_PLANS)
+    assert connector.normalise({**rec, "status": "pencil"}, sandbox.MEAL_PLANS)["status"] == "confirmed"
     assert connector.normalise({**rec, "status": "No Show"}, sandbox.MEAL_PLANS)["status"] == "no_show"
     with pytest.raises(connector.RmsRecordError, match="Teleported"):
         connector.normalise({**rec, "status": "Teleported"}, sandbox.MEAL_PLANS)
@@ -62,7 +68,9 @@ SECRETS = [CREDS["agent_password"], CREDS["client_password"]]
 def test_full_and_incremental_extracts_equal_the_data_set(monkeypatch: pytest.MonkeyPatch) -> None:
     conn, _ = h.full_then_incremental(connector.RmsConnector, CREDS, {"page_size": 400}, monkeypatch, SECRETS)
     bodies = [p.as_dict()["request"]["json"] for p in conn.http.pages if p.label == "reservations"]
-    assert all("Cancelled" in b["listOfStatus"] and "NoShow" in b["listOfStatus"] for b in bodies)
+    assert all({"cancelled", "noShow", "pencil"} <= set(b["listOfStatus"]) for b in bodies)
+    assert all(set(b["listOfStatus"]) <= {s.lower() for s in sandbox.STATUS_ENUM} | set(sandbox.STATUS_ENUM)
+               for b in bodies)  # spelled as the documented enum
     # the short ids ("7", "11") are not blanked out of the data: room numbers, amounts, ids still hold them
     text = repr([p.body for p in conn.http.pages])
     assert "<redacted>" not in text and "11" in text

@@ -6,9 +6,15 @@ type as ``categoryName``, the guest as ``guestGiven``/``guestSurname``, and meal
 points into the property's meal-plan setup (``GET /mealPlans``). The documented example even spells the modified
 time ``ModifiedDate`` with a capital M; the sandbox keeps that spelling so the connector has to cope with it.
 
+Amounts are not on a reservation: RMS documents them per night under ``POST /reservations/dailyRevenue/search``
+(``{"ids": [...]}`` -> ``[{reservationId, dailyRevenue: [{theDate, accommodation, accommodationTax, accommodationGST,
+foodAndBeverage..., other...}]}]``); the sandbox property prices net of tax (``accommodation`` = the night's rate,
+``accommodationGST`` the 6 % VAT on top). ``listOfStatus`` takes the documented enum (unconfirmed, confirmed, arrived,
+departed, cancelled, maintenance, quote, stopSell, ownerOccupied, noShow, pencil) and refuses anything else (400).
+
 Sandbox conventions (fields RMS does not document under these names): ``departedDate`` carries the real check-out day
-of a Departed booking (early departures), ``accommodationTotal`` the stay total, ``guestEmail``/``guestMobile`` the
-guest's contact details.
+of a Departed booking (early departures), ``guestEmail``/``guestMobile`` the guest's contact details (RMS keeps them on
+the guest record).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -45,6 +51,23 @@ MEAL_PLAN_IDS = {"RO": 1, "BB": 2, "HB": 3, "FB": 4}
 #: RMS check-in / check-out times used to render dates as the datetimes RMS returns.
 CHECK_IN_TIME = "14:00:00"
 CHECK_OUT_TIME = "10:00:00"
+
+#: ``listOfStatus`` values RMS documents (reservationSearch), compared case-insensitively.
+STATUS_ENUM = ("unconfirmed", "confirmed", "arrived", "departed", "cancelled", "maintenance", "quote", "stopSell",
+               "ownerOccupied", "noShow", "pencil")
+VAT = 0.06
+
+
+def render_daily_revenue(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One world booking as an item of ``POST /reservations/dailyRevenue/search``: one entry per night."""
+    nights = int(row["nights"])
+    adr = float(row["adr"] or 0.0)
+    return {"reservationId": int(row["external_id"]), "dailyRevenue": [
+        {"theDate": _day(row["arrival_date"] + timedelta(days=i), "00:00:00"), "accommodation": round(adr, 2),
+         "accommodationTax": 0, "accommodationGST": round(adr * VAT, 2), "foodAndBeverage": 0,
+         "foodAndBeverageTax": 0, "foodAndBeverageGST": 0, "other": 0, "otherTax": 0, "otherGST": 0}
+        for i in range(nights)]}
+
 
 #: RMS's documented limit for ``/reservations/search``: 60 requests per 10 seconds; page size ceiling.
 SEARCH_LIMIT_PER_10S = 60
@@ -83,7 +106,6 @@ def render_reservation(row: Mapping[str, Any], timezone: str, property_id: int =
         "mealPlanId": MEAL_PLAN_IDS.get(meal, 0),
         "rateTypeName": "BAR",
         "bookingSourceName": row["channel"],
-        "accommodationTotal": None if row["net_amount"] is None else round(float(row["net_amount"]), 2),
         "createdDate": rms_timestamp(row["created_at"], timezone),
         "ModifiedDate": rms_timestamp(row["modified_at"], timezone),
     }
@@ -150,6 +172,9 @@ class RmsHandler(VendorHandler):
             raise SandboxError(401, "Token is invalid or has expired")
         return issued[0], f"{token}:{request.path}"
 
+    def spoilable(self, request: SandboxRequest) -> bool:
+        return request.path == "/reservations/search"
+
     def throttle_check(self, key: str, request: SandboxRequest) -> SandboxResponse | None:
         """Only ``/reservations/search`` is budgeted in the sandbox (per token and endpoint)."""
         if request.path != "/reservations/search":
@@ -169,6 +194,8 @@ class RmsHandler(VendorHandler):
             return SandboxResponse(200, [{"id": k, "name": v, "inactive": False} for k, v in MEAL_PLANS.items()])
         if request.path == "/reservations/search" and request.method == "POST":
             return SandboxResponse(200, self._search(request, hotel_id))
+        if request.path == "/reservations/dailyRevenue/search" and request.method == "POST":
+            return SandboxResponse(200, self._daily_revenue(request, hotel_id))
         raise SandboxError(404, f"No RMS endpoint {request.method} {request.path}")
 
     def _search(self, request: SandboxRequest, hotel_id: str) -> list[dict[str, Any]]:
@@ -194,6 +221,10 @@ class RmsHandler(VendorHandler):
                 state = state.filter(pl.col("arrival_date") >= day if op == "ge" else pl.col("arrival_date") <= day)
         statuses = body.get("listOfStatus")
         if statuses:
+            known = {s.lower() for s in STATUS_ENUM}
+            unknown = [s for s in statuses if str(s).lower() not in known]
+            if unknown:
+                raise SandboxError(400, f"listOfStatus holds unknown values {unknown}")
             wanted = {s.replace(" ", "").lower() for s in statuses}
             unified = [u for u, word in STATUS_TO_RMS.items() if word.lower() in wanted]
             state = state.filter(pl.col("status").is_in(unified))
@@ -202,6 +233,13 @@ class RmsHandler(VendorHandler):
         rows = state.slice(window_start, 2 * limit + 2).to_dicts()
         page = self.page_slice(rows, offset - window_start, limit) if offset else rows[:limit]
         return [render_reservation(r, tz) for r in page]
+
+    def _daily_revenue(self, request: SandboxRequest, hotel_id: str) -> list[dict[str, Any]]:
+        ids = request.json().get("ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+            raise SandboxError(400, "ids must be a non-empty array of reservation ids")
+        state = self.world.state(hotel_id).filter(pl.col("external_id").cast(pl.Int64).is_in(ids))
+        return [render_daily_revenue(r) for r in state.sort("booking_ref").to_dicts()]
 
 
 HANDLER = RmsHandler
