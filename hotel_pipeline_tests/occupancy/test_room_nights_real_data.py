@@ -107,3 +107,27 @@ def test_residents_daily_is_the_kitchens_forecast(live: Warehouse) -> None:
     assert (night["dbb_rooms"][0], night["dbb_covers"][0]) == _raw_dinner_covers("H1", T + timedelta(days=3))
     assert night["dbb_rooms"][0] > 0
     assert night["breakfast_covers"][0] >= night["dbb_covers"][0]
+
+
+def test_the_demo_leaves_room_nights_forecast_and_restaurant_links_for_both_hotels(live: Warehouse) -> None:
+    """The demo's occupancy step on the real data set (run last: it adds restaurant bookings to this warehouse)."""
+    import dagster as dg
+
+    from hotel_pipeline.core.portfolio import load_portfolio
+    from hotel_pipeline.workshop.occupancy_demo import run_occupancy_demo
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_occupancy_demo(live, instance, load_portfolio(), last_night=T)
+    assert board_mismatches(live).height == 0
+    per_hotel = live.query(
+        "SELECT hotel_id, source, COUNT(*) AS bookings, SUM(CASE WHEN match_method = 'booking_number' THEN 1 ELSE 0 "
+        "END) AS linked FROM restaurant_bookings GROUP BY hotel_id, source ORDER BY hotel_id")
+    assert per_hotel.select("hotel_id", "source").rows() == [("H1", "resos"), ("H2", "restaurant_csv")]
+    assert (per_hotel["linked"] > 0).all() and (per_hotel["bookings"] > per_hotel["linked"]).all()
+    gaps = live.query("SELECT hotel_id, gap_kind, COUNT(*) AS n FROM dinner_gaps GROUP BY hotel_id, gap_kind")
+    assert set(gaps.select("hotel_id", "gap_kind").rows()) == {
+        (h, k) for h in ("H1", "H2") for k in ("dbb_without_booking", "booking_without_resident")}
+    rd = live.query("SELECT hotel_id, SUM(occupied_rooms) AS rooms FROM residents_daily GROUP BY hotel_id")
+    assert (rd["rooms"] > 0).all() and rd.height == 2
+    log = live.read_table("pii_access_log")
+    assert log.height == 1 and log["names_shown"][0] == 0 and log["policy"][0] == "none"
