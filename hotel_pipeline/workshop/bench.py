@@ -606,6 +606,9 @@ def bench_other_domains() -> list[Figure]:
         figures.append(Figure("6 dining", "run_dining_bench", None, "", note="not available"))
     else:
         figures += figures_from("6 dining", run_dining_bench())
+    from hotel_pipeline.workshop.occupancy_bench import run_occupancy_bench
+
+    figures += run_occupancy_bench()
     return figures
 
 

@@ -46,6 +46,7 @@ def write_policies(tx: Tx, portfolio: Portfolio) -> int:
 def write_room_nights(tx: Tx, run_at) -> int:
     """Replace the room nights from each hotel's business date on with the model's rows; earlier nights stay."""
     m = model("room_nights")
+    tx.ensure_table(NIGHT_MEALS)  # empty until a vendor posts board per night
     if not tx.table_exists(m.name):
         tx.lock_ddl()
         tx.execute(m.table.ddl(tx.dialect))
