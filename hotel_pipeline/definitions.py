@@ -11,6 +11,7 @@ import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, current_portfolio
 from hotel_pipeline.core.sql_models import model_assets
+from hotel_pipeline.defs.channel import definitions as channel
 from hotel_pipeline.defs.dining import definitions as dining
 from hotel_pipeline.defs.occupancy import definitions as occupancy
 from hotel_pipeline.defs.pacing import definitions as pacing
@@ -21,7 +22,7 @@ from hotel_pipeline.defs.webhooks import definitions as webhooks
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks)
+DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel)
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:

@@ -112,14 +112,22 @@ def plan_bookings(tx: Tx, hotel: HotelChannel, as_of: date, created_at: datetime
     return plan
 
 
-def acknowledge_booking(tx: Tx, hotel_id: str, entity: str, payload: dict[str, Any], beds24_id: int | None,
-                        at: datetime) -> None:
-    """Beds24 holds ``payload`` for the booking: store it as pushed (and its Beds24 id)."""
-    _, source, external_id = entity.split(":", 2)
-    tx.execute("""UPDATE channel_bookings SET pushed = :p, pushed_at = :at, beds24_id = COALESCE(:b, beds24_id)
-                  WHERE hotel_id = :h AND source = :s AND external_id = :x""",
-               {"p": dumps({k: v for k, v in payload.items() if k != "id"}), "at": at, "b": beds24_id,
-                "h": hotel_id, "s": source, "x": external_id})
+def acknowledge_bookings(tx: Tx, hotel_id: str, acks: list[tuple[str, dict[str, Any], int | None]],
+                         at: datetime) -> None:
+    """Beds24 holds each (entity, payload, Beds24 id): store the payloads as pushed, with their ids, in one go."""
+    if not acks:
+        return
+    rows = []
+    for entity, payload, beds24_id in acks:
+        _, source, external_id = entity.split(":", 2)
+        rows.append({"source": source, "external_id": external_id, "beds24_id": beds24_id,
+                     "pushed": dumps({k: v for k, v in payload.items() if k != "id"})})
+    tx.temp_table("_pushed_bookings", pl.DataFrame(rows, schema={"source": pl.String, "external_id": pl.String,
+                                                                 "beds24_id": pl.Int64, "pushed": pl.String}))
+    tx.execute("""UPDATE channel_bookings SET pushed = p.pushed, pushed_at = :at,
+                  beds24_id = COALESCE(p.beds24_id, channel_bookings.beds24_id)
+                  FROM _pushed_bookings p WHERE channel_bookings.hotel_id = :h AND channel_bookings.source = p.source
+                    AND channel_bookings.external_id = p.external_id""", {"h": hotel_id, "at": at})
 
 
 def beds24_ids(warehouse: Warehouse, hotel_id: str, entities: list[str]) -> dict[str, int | None]:

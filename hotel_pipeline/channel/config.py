@@ -48,9 +48,11 @@ class HotelChannel:
     min_stay_rate_plan: str | None = None
     #: ``table`` (channel_rates) or ``mews`` (rates/getPricing of the hotel's Mews source)
     rates: str = "table"
+    #: rate plan -> Mews RateId (for ``rates: mews``)
+    mews_rate_ids: dict[str, str] = field(default_factory=dict)
     horizon_days: int = 365
     #: bookings per POST /bookings and rooms per POST /inventory/rooms/calendar
-    batch_size: int = 100
+    batch_size: int = 500
 
     def refresh_token(self) -> str:
         token = os.environ.get(self.refresh_token_env)
@@ -103,11 +105,15 @@ def _hotel(hotel_id: str, raw: dict[str, Any], where: str) -> HotelChannel:
     rates = str(raw.get("rates", "table"))
     if rates not in ("table", "mews"):
         raise ChannelConfigError(f"{where}: rates must be 'table' or 'mews', got {rates!r}")
+    unknown = sorted(set(raw.get("mews_rate_ids") or {}) - set(plans))
+    if unknown:
+        raise ChannelConfigError(f"{where}: mews_rate_ids names rate plans without a price slot: {unknown}")
     return HotelChannel(
         hotel_id=hotel_id, base_url=str(beds24["base_url"]).rstrip("/"),
         refresh_token_env=str(beds24["refresh_token_env"]), room_types=rooms, rate_plans=plans,
         min_stay_rate_plan=str(min_plan) if min_plan is not None else None, rates=rates,
-        horizon_days=int(raw.get("horizon_days", 365)), batch_size=int(raw.get("batch_size", 100)),
+        mews_rate_ids={str(p): str(i) for p, i in (raw.get("mews_rate_ids") or {}).items()},
+        horizon_days=int(raw.get("horizon_days", 365)), batch_size=int(raw.get("batch_size", 500)),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from hotel_pipeline.channel import outbox
-from hotel_pipeline.channel.bookings import acknowledge_booking, beds24_ids
+from hotel_pipeline.channel.bookings import acknowledge_bookings, beds24_ids
 from hotel_pipeline.channel.calendar import acknowledge_calendar, forget_failed_calendar
 from hotel_pipeline.channel.client import Beds24Client, Beds24Error, TransientError
 from hotel_pipeline.channel.config import HotelChannel
@@ -145,16 +145,18 @@ class Drainer:
                 found[f"id:{b.get('id')}"] = b
         done: set[int] = set()
         at = _now(self.clock)
+        acks, pushed = [], []
+        for r in sent:
+            payload = json.loads(r["payload"])
+            key = f"ref:{r['api_reference']}" if r["operation"] == "create" else f"id:{ids.get(r['outbox_id'])}"
+            booking = found.get(key)
+            if booking is not None and holds(booking, payload):
+                acks.append((r["outbox_id"], {"success": True, "readBack": True}, int(booking["id"])))
+                pushed.append((r["entity"], payload, int(booking["id"])))
+                done.add(r["outbox_id"])
         with self.warehouse.transaction() as tx:
-            for r in sent:
-                payload = json.loads(r["payload"])
-                key = f"ref:{r['api_reference']}" if r["operation"] == "create" else f"id:{ids.get(r['outbox_id'])}"
-                booking = found.get(key)
-                if booking is not None and holds(booking, payload):
-                    outbox.mark_acknowledged(tx, r["outbox_id"], at, result={"success": True, "readBack": True},
-                                             beds24_id=int(booking["id"]))
-                    acknowledge_booking(tx, self.hotel.hotel_id, r["entity"], payload, int(booking["id"]), at)
-                    done.add(r["outbox_id"])
+            outbox.acknowledge_many(tx, acks, at)
+            acknowledge_bookings(tx, self.hotel.hotel_id, pushed, at)
         self.report.read_back_acknowledged += len(done)
         self.report.acknowledged += len(done)
         return done
@@ -190,18 +192,20 @@ class Drainer:
         except Beds24Error as exc:
             answers = [{"success": False, "errors": [{"message": str(exc)}]}] * len(ids)
         at = _now(self.clock)
+        acks, pushed = [], []
         with self.warehouse.transaction() as tx:
             for r, item, answer in zip(ready_rows, items, _aligned(answers, len(ids)), strict=True):
                 if answer.get("success"):
                     new_id = (answer.get("new") or {}).get("id") or item.get("id")
-                    outbox.mark_acknowledged(tx, r["outbox_id"], at, result=answer,
-                                             beds24_id=int(new_id) if new_id else None)
-                    acknowledge_booking(tx, self.hotel.hotel_id, r["entity"], item, int(new_id) if new_id else None,
-                                        at)
+                    new_id = int(new_id) if new_id else None
+                    acks.append((r["outbox_id"], answer, new_id))
+                    pushed.append((r["entity"], item, new_id))
                     self.report.acknowledged += 1
                 else:
                     outbox.mark_failed(tx, r["outbox_id"], _error_text(answer), result=answer)
                     self.report.failed += 1
+            outbox.acknowledge_many(tx, acks, at)
+            acknowledge_bookings(tx, self.hotel.hotel_id, pushed, at)
 
 
 def _aligned(answers: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:

@@ -58,11 +58,33 @@ def ready(warehouse: Warehouse, hotel_id: str, kind: str, limit: int) -> pl.Data
         ORDER BY o.outbox_id LIMIT :n""", {"h": hotel_id, "k": kind, "n": limit})
 
 
+def _in(ids: list[int]) -> tuple[str, dict[str, int]]:
+    """``(:i0, :i1, ...)`` and its bind parameters (values are never formatted into SQL)."""
+    names = {f"i{n}": int(i) for n, i in enumerate(ids)}
+    return "(" + ", ".join(f":{k}" for k in names) + ")", names
+
+
 def mark_sent(tx: Tx, ids: list[int], at: datetime) -> None:
     """Committed before the request leaves: from here on the outcome of these rows is unknown until read back."""
-    for i in ids:
-        tx.execute("""UPDATE channel_outbox SET state = 'sent', attempts = attempts + 1, sent_at = :at
-                      WHERE outbox_id = :i""", {"i": i, "at": at})
+    if not ids:
+        return
+    where, params = _in(ids)
+    tx.execute(f"""UPDATE channel_outbox SET state = 'sent', attempts = attempts + 1, sent_at = :at
+                   WHERE outbox_id IN {where}""", {**params, "at": at})  # noqa: S608 - placeholders only
+
+
+def acknowledge_many(tx: Tx, acks: list[tuple[int, Any, int | None]], at: datetime) -> None:
+    """Many (outbox_id, result, beds24_id) acknowledgements in one statement."""
+    if not acks:
+        return
+    frame = pl.DataFrame({"outbox_id": [a[0] for a in acks],
+                          "result": [None if a[1] is None else dumps(a[1]) for a in acks],
+                          "beds24_id": [a[2] for a in acks]},
+                         schema={"outbox_id": pl.Int64, "result": pl.String, "beds24_id": pl.Int64})
+    tx.temp_table("_acks", frame)
+    tx.execute("""UPDATE channel_outbox SET state = 'acknowledged', acknowledged_at = :at, result = a.result,
+                  beds24_id = COALESCE(a.beds24_id, channel_outbox.beds24_id), last_error = NULL
+                  FROM _acks a WHERE channel_outbox.outbox_id = a.outbox_id""", {"at": at})
 
 
 def mark_acknowledged(tx: Tx, outbox_id: int, at: datetime, result: Any = None, beds24_id: int | None = None) -> None:
@@ -79,9 +101,12 @@ def mark_failed(tx: Tx, outbox_id: int, error: str, result: Any = None) -> None:
 
 def note_error(warehouse: Warehouse, ids: list[int], error: str) -> None:
     """A transient failure (5xx, 429, timeout, killed): the rows stay ``sent`` and are read back next time."""
+    if not ids:
+        return
+    where, params = _in(ids)
     with warehouse.transaction() as tx:
-        for i in ids:
-            tx.execute("UPDATE channel_outbox SET last_error = :e WHERE outbox_id = :i", {"i": i, "e": error[:2000]})
+        tx.execute(f"UPDATE channel_outbox SET last_error = :e WHERE outbox_id IN {where}",  # noqa: S608
+                   {**params, "e": error[:2000]})
 
 
 def retry_failed(warehouse: Warehouse, hotel_id: str | None = None) -> int:

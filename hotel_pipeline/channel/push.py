@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hotel_pipeline.channel.availability import MappingIssues, refresh_availability
+import polars as pl
+
+from hotel_pipeline.channel.availability import MappingIssues, compute_availability, refresh_availability
 from hotel_pipeline.channel.bookings import BookingPlan, plan_bookings
 from hotel_pipeline.channel.calendar import CalendarPlan, plan_calendar
 from hotel_pipeline.channel.config import HotelChannel
@@ -25,10 +27,19 @@ class PlanReport:
         return out
 
 
-def plan_hotel(warehouse: Warehouse, hotel: HotelChannel, as_of: date, now: datetime) -> PlanReport:
-    """Refresh ``channel_availability``, then queue calendar and booking changes together in one transaction."""
+def plan_hotel(warehouse: Warehouse, hotel: HotelChannel, as_of: date, now: datetime,
+               refresh: bool = True) -> PlanReport:
+    """Refresh ``channel_availability`` (unless ``refresh`` is false: then read it as it is), then queue calendar
+    and booking changes together in one transaction."""
     naive = now.replace(tzinfo=None)
-    availability, issues = refresh_availability(warehouse, hotel, as_of, naive)
+    if refresh:
+        availability, issues = refresh_availability(warehouse, hotel, as_of, naive)
+    else:
+        with warehouse.transaction() as tx:
+            _, issues = compute_availability(tx, hotel, as_of, naive)
+        availability = warehouse.query("SELECT * FROM channel_availability WHERE hotel_id = :h",
+                                       {"h": hotel.hotel_id}) if warehouse.table_exists("channel_availability") \
+            else pl.DataFrame()
     with warehouse.transaction() as tx:
         calendar = plan_calendar(tx, hotel, availability, as_of, naive)
         bookings = plan_bookings(tx, hotel, as_of, naive)

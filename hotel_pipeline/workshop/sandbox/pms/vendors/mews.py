@@ -105,6 +105,7 @@ class MewsHandler(VendorHandler):
             "resourceCategoryAssignments/getAll": self.resource_category_assignments,
             "products/getAll": self.products,
             "ageCategories/getAll": self.age_categories,
+            "rates/getPricing": self.rates_pricing,
         }
         if op not in ops:
             raise SandboxError(404, f"Unknown operation {op}.")
@@ -312,6 +313,13 @@ class MewsHandler(VendorHandler):
                  for short, name in BOARD_PRODUCTS.values()]
         page, cursor = self._page(sorted(items, key=lambda i: i["Id"]), body)
         return {"Products": page, "Cursor": cursor}
+
+    def rates_pricing(self, hotel_id: str, body: dict) -> dict:
+        """``rates/getPricing``: see workshop/sandbox/channel/mews_pricing.py (the channel push prices from it)."""
+        from hotel_pipeline.workshop.sandbox.channel.mews_pricing import get_pricing
+
+        categories = [mews_id("category", hotel_id, t) for t in self.world.room_types(hotel_id)]
+        return get_pricing(categories, self.world.currencies[hotel_id], body)
 
     def age_categories(self, hotel_id: str, body: dict) -> dict:
         items = [{"Id": mews_id("age", hotel_id, f"{column}{lo}"), "ServiceId": mews_id("service", hotel_id, "accommodation"),
