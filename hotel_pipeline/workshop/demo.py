@@ -29,6 +29,7 @@ from hotel_pipeline.definitions import defs
 from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS
 from hotel_pipeline.defs.sources.csv.assets import plan_inbox_run
 from hotel_pipeline.defs.sources.pms.assets import PmsConnectors, pms_sources
+from hotel_pipeline.workshop.channel_demo import run_channel_demo
 from hotel_pipeline.workshop.legacy_exports import write_daily_exports
 from hotel_pipeline.workshop.occupancy_demo import run_occupancy_demo
 from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
@@ -165,6 +166,7 @@ def main(reset: bool = False) -> None:
     with dg.DagsterInstance.get() as instance:
         run_pacing_demo(warehouse, instance)
         run_occupancy_demo(warehouse, instance)
+        run_channel_demo(warehouse)  # H1's calendar and reservations to the Beds24 sandbox
     counts = warehouse.query(
         "SELECT origin, COUNT(DISTINCT snapshot_date) AS dates, COUNT(*) AS rows_ FROM pacing_snapshots GROUP BY origin "
         "ORDER BY origin"
