@@ -609,6 +609,9 @@ def bench_other_domains() -> list[Figure]:
     from hotel_pipeline.workshop.occupancy_bench import run_occupancy_bench
 
     figures += run_occupancy_bench()
+    from hotel_pipeline.workshop.channel_bench import run_channel_bench
+
+    figures += run_channel_bench()
     return figures
 
 
