@@ -30,7 +30,7 @@ from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.sources.pms.tables import ROOMS
 from hotel_pipeline.unified import accept_reservations
-from hotel_pipeline.workshop.bench import Figure
+from hotel_pipeline.workshop.bench import Figure, verdict
 from hotel_pipeline.workshop.sandbox.channel.beds24_push import (
     DOCUMENTED_CREDITS,
     DOCUMENTED_WINDOW_SECONDS,
@@ -94,9 +94,9 @@ def _figures(label: str, r: dict) -> list[Figure]:
     detail = f"{r['nights']} room-nights changed -> {r['entries']} from/to entries, {r['bookings']} bookings"
     return [
         Figure(SECTION, f"{label}: requests ({detail})", r["requests"], "", f"minimum {r['min_requests']}",
-               "ok" if r["requests"] <= r["min_requests"] else f"+{r['requests'] - r['min_requests']}"),
+               verdict(r["requests"], r["min_requests"] + 0.5)),
         Figure(SECTION, f"{label}: credits", r["credits"], "", f"minimum {r['min_credits']}",
-               "ok" if r["credits"] <= r["min_credits"] else f"+{r['credits'] - r['min_credits']}"),
+               verdict(r["credits"], r["min_credits"] + 0.5)),
         Figure(SECTION, f"{label}: time at the documented budget (100 credits / 5 min)", at_budget, "s",
                note=f"{windows} budget waits of 5 min + {r['seconds']:.1f} s of work"),
     ]
