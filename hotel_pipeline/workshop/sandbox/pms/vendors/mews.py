@@ -243,9 +243,10 @@ class MewsHandler(VendorHandler):
                 items.append(self._item(hotel_id, r, f"night{n}", "SpaceOrder", net, round(net * (1 + VAT), 2),
                                         _iso_local(r["arrival_date"] + timedelta(days=n), 12, tz), accounting, None))
             board = BOARD_PRODUCTS.get(r["meal_plan"])
-            if board:
-                items.append(self._item(hotel_id, r, "board", "ProductOrder", 0.0, 0.0,
-                                        _iso_local(r["arrival_date"], 12, tz), accounting,
+            # a board product is posted once per night, consumed on that night (a 0-night booking still gets one)
+            for n in range(max(r["nights"], 1)) if board else ():
+                items.append(self._item(hotel_id, r, "board" if n == 0 else f"board{n}", "ProductOrder", 0.0, 0.0,
+                                        _iso_local(r["arrival_date"] + timedelta(days=n), 12, tz), accounting,
                                         {"Discriminator": "Product",
                                          "Product": {"ProductId": mews_id("product", hotel_id, board[0])}}))
         return items

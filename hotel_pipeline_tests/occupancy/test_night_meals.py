@@ -1,0 +1,46 @@
+"""The per-night board readers on vendor-shaped raw pages: a guest with half board on one night of three."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hotel_pipeline.occupancy.night_meals import mews_nights, newbook_nights
+
+CTX = {"hotel_id": "H1", "timezone": "Europe/Lisbon", "options": {}}
+
+
+def test_mews_board_items_per_night_and_product() -> None:
+    pages = [
+        {"label": "reservations", "body": {"Reservations": [
+            {"Id": "res-1", "ScheduledStartUtc": "2016-07-30T13:00:00Z", "ScheduledEndUtc": "2016-08-02T10:00:00Z"},
+            {"Id": "res-2", "ScheduledStartUtc": "2016-07-30T13:00:00Z", "ScheduledEndUtc": "2016-07-31T10:00:00Z"}]}},
+        {"label": "products", "body": {"Products": [{"Id": "p-hb", "ShortNames": {"en-US": "HB"}},
+                                                    {"Id": "p-bb", "ShortNames": {"en-US": "BFST"}}]}},
+        {"label": "orderItems", "body": {"OrderItems": [
+            {"ServiceOrderId": "res-1", "Type": "ProductOrder", "ConsumedUtc": "2016-07-30T18:00:00Z",
+             "Data": {"Product": {"ProductId": "p-hb"}}},
+            {"ServiceOrderId": "res-1", "Type": "ProductOrder", "ConsumedUtc": "2016-07-31T18:00:00Z",
+             "Data": {"Product": {"ProductId": "p-bb"}}},
+            {"ServiceOrderId": "res-1", "Type": "ProductOrder", "ConsumedUtc": "2016-08-01T18:00:00Z",
+             "AccountingState": "Canceled", "Data": {"Product": {"ProductId": "p-hb"}}},
+            {"ServiceOrderId": "res-1", "Type": "SpaceOrder", "ConsumedUtc": "2016-08-01T12:00:00Z"}]}},
+    ]
+    carried, nights = mews_nights(pages, CTX)
+    assert carried == {"res-1", "res-2"}  # res-2 has no board items: its booking's plan holds
+    got = [(n["stay_date"], n["meal_plan"], n["breakfast"], n["dinner"]) for n in nights]
+    assert got == [(date(2016, 7, 30), "HB", True, True), (date(2016, 7, 31), "BB", True, False),
+                   (date(2016, 8, 1), "RO", False, False)]
+
+
+def test_newbook_dated_inventory_items() -> None:
+    pages = [{"label": "bookings", "body": {"data": [
+        {"booking_id": 7, "booking_arrival": "2016-07-30 14:00:00", "booking_departure": "2016-08-02 10:00:00",
+         "inventory_items": [{"description": "DBB", "stay_date": "2016-07-31"},
+                             {"description": "Breakfast", "stay_date": "2016-07-30"},
+                             {"description": "Breakfast", "stay_date": "2016-08-01"}]},
+        {"booking_id": 8, "booking_arrival": "2016-07-30 14:00:00", "booking_departure": "2016-07-31 10:00:00",
+         "inventory_items": [{"description": "DBB"}]}]}}]
+    carried, nights = newbook_nights(pages, CTX)
+    assert carried == {"7", "8"}
+    assert [(n["external_id"], n["stay_date"], n["meal_plan"]) for n in nights] == [
+        ("7", date(2016, 7, 30), "BB"), ("7", date(2016, 7, 31), "HB"), ("7", date(2016, 8, 1), "BB")]
