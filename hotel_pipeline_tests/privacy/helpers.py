@@ -6,6 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+import polars as pl
+
 from hotel_pipeline.core.warehouse import Warehouse
 
 
@@ -16,7 +18,7 @@ def _forms(value: str) -> set[bytes]:
 
 
 def scan_files(root: Path, values: list[str]) -> list[str]:
-    """Files under ``root`` holding any of ``values`` (gzip files are searched decompressed)."""
+    """Files under ``root`` holding any of ``values`` (gzip files decompressed, Parquet files decoded)."""
     hits = []
     if not root.exists():
         return hits
@@ -25,6 +27,8 @@ def scan_files(root: Path, values: list[str]) -> list[str]:
         data = path.read_bytes()
         if path.suffix == ".gz":
             data = gzip.decompress(data)
+        elif path.suffix == ".parquet":  # compressed columns: search the decoded text
+            data = pl.read_parquet(path).write_csv().encode()
         if any(w in data for w in wanted):
             hits.append(str(path))
     return hits
