@@ -61,3 +61,23 @@ def test_retention_purges_detail_after_departure_only(warehouse: Warehouse, tmp_
     # aggregates and the unified model are untouched
     assert warehouse.read_table("daily_metrics", order_by="stay_date").equals(board)
     assert warehouse.query("SELECT COUNT(*) AS n FROM reservations")["n"][0] == 2
+
+
+def test_retention_job_runs_in_dagster_and_logs(duckdb_warehouse: Warehouse, tmp_path: Path, monkeypatch) -> None:
+    from hotel_pipeline.definitions import build_defs
+
+    monkeypatch.setenv("HOTEL_PIPELINE_VAULT_KEY_FILE", str(tmp_path / "vault.key"))
+    clock = clock_at(date(2016, 7, 31))
+    with duckdb_warehouse.transaction() as tx:
+        accept_reservations(tx, pl.DataFrame([booking("r1", date(2016, 7, 31), 2, "A101")], infer_schema_length=None),
+                            source_as_of=datetime(2016, 7, 30), synced_at=datetime(2016, 7, 30), batch_id="t")
+    build_live(duckdb_warehouse, clock, PORTFOLIO)
+    build_occupancy(duckdb_warehouse, clock, tmp_path / "raw", PORTFOLIO)
+    defs = build_defs(PORTFOLIO)
+    job = defs.resolve_job_def("retention_job")
+    result = job.execute_in_process(resources={"warehouse": duckdb_warehouse, "clock": clock})
+    assert result.success
+    log = duckdb_warehouse.read_table("retention_log")
+    assert log.height == 4 and log["requested_by"][0] == f"run:{result.run_id}"
+    names = {s.name for s in defs.schedules}
+    assert {"retention_0430_europe_lisbon", "occupancy_0330_europe_lisbon"} <= names
