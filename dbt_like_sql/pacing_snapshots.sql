@@ -21,7 +21,7 @@ with bounds as (
 windows as (
     -- snapshots whose 365-day horizon covers the night: S in [stay_date - 364, stay_date], within the requested range
     select n.*,
-           greatest(n.stay_date - 364, b.s0) as lo,
+           greatest(n.stay_date - cast(:horizon_last_day as integer), b.s0) as lo,
            least(n.stay_date, b.s1) as hi
     from {{ ref('reservation_nights') }} n
     cross join bounds b
@@ -53,8 +53,9 @@ grid as (
            b.s0 + cast(s.i as integer) + cast(d.i as integer) as stay_date
     from {{ ref('hotels') }} h
     cross join bounds b
-    join generate_series(0, 3660) as s(i) on b.s0 + cast(s.i as integer) <= b.s1
-    cross join generate_series(0, 364) as d(i)
+    -- every snapshot date of the requested range, however long (no cap on a backfill)
+    cross join generate_series(0, cast(:snapshot_end as date) - cast(:snapshot_start as date)) as s(i)
+    cross join generate_series(0, cast(:horizon_last_day as integer)) as d(i)
 ),
 running as (
     select g.hotel_id, g.snapshot_date, g.stay_date, g.capacity,

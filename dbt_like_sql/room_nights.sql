@@ -40,7 +40,7 @@ on_books as (
            h.business_date, h.guest_policy
     from {{ ref('reservation_nights') }} n
     join hotel h on h.hotel_id = n.hotel_id
-    where n.stay_date between h.business_date and h.business_date + 364
+    where n.stay_date between h.business_date and h.business_date + cast(:horizon_last_day as integer)
       and n.booked_on <= h.business_date - 1
       and (n.off_books_on is null or n.off_books_on > h.business_date - 1)
 ),

@@ -25,7 +25,7 @@ class IsoDate(click.ParamType):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2016-07-31", param, ctx)
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-07-31", param, ctx)
 
 
 ISO_DATE = IsoDate()

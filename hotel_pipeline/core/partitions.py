@@ -2,22 +2,22 @@
 
 Snapshot dates are hotel-local business dates. The daily partition set uses the easternmost time zone of the
 portfolio so that every hotel's current business date already exists as a partition; ``end_offset=1`` makes
-"today" (the date the 03:00 recorder photographs) a partition as well.
+"today" (the date the 03:00 recorder photographs) a partition as well. It starts at the portfolio's
+``history_start``; with the clock frozen (``HOTEL_PIPELINE_CLOCK``) it ends at the clock's date, so a replay shows
+no partitions (and schedules fire for none) after its "today".
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 
 HOTELS_PARTITIONS = dg.DynamicPartitionsDefinition(name="hotels")
-
-#: First snapshot date of the historian (the data set's first arrivals).
-HISTORY_START = "2015-07-01"
 
 
 def easternmost_timezone(portfolio: Portfolio) -> str:
@@ -26,7 +26,17 @@ def easternmost_timezone(portfolio: Portfolio) -> str:
     return max(portfolio.timezones, key=lambda tz: now.astimezone(ZoneInfo(tz)).utcoffset())
 
 
-def snapshot_partitions(portfolio: Portfolio) -> dg.DailyPartitionsDefinition:
+def last_snapshot_date(portfolio: Portfolio, clock: Clock | None = None) -> date | None:
+    """The frozen clock's business date in the easternmost zone (the last partition), or None on the wall clock."""
+    clock = clock or Clock()
+    return clock.business_date(easternmost_timezone(portfolio)) if clock.frozen_at else None
+
+
+def snapshot_partitions(portfolio: Portfolio, clock: Clock | None = None) -> dg.DailyPartitionsDefinition:
+    """Daily snapshot dates from the portfolio's history start to today (the frozen clock's today, if frozen)."""
+    last = last_snapshot_date(portfolio, clock)
     return dg.DailyPartitionsDefinition(
-        start_date=HISTORY_START, timezone=easternmost_timezone(portfolio), end_offset=1
+        start_date=portfolio.history_start.isoformat(), timezone=easternmost_timezone(portfolio),
+        end_offset=1 if last is None else 0,
+        end_date=None if last is None else (last + timedelta(days=1)).isoformat(),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from pydantic import Field
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.horizons import DEFAULT_HISTORY_START
 
 #: What a residents list shows of a guest's name: nothing ("Guest, room 101"), initials, the surname, or the full name.
 GUEST_DISPLAY_POLICIES = ("none", "initials", "surname", "full")
@@ -63,6 +65,8 @@ class Hotel:
     #: What the 03:00 recorder does when a source's latest sync is ``partial`` (records quarantined, the rest
     #: loaded): ``skip`` (default: no snapshot, logged with the count) or ``record`` (photograph it anyway).
     partial_sync: str = "skip"
+    #: First business date of the hotel's history: where full extracts start and the historian may go back to.
+    history_start: date = DEFAULT_HISTORY_START
 
     def source(self, source_type: str) -> Source | None:
         return next((s for s in self.sources if s.type == source_type), None)
@@ -91,8 +95,20 @@ class Portfolio:
     def timezones(self) -> list[str]:
         return sorted({h.timezone for h in self.hotels})
 
+    @property
+    def history_start(self) -> date:
+        """The earliest history start of its hotels (the first snapshot date partition)."""
+        return min(h.history_start for h in self.hotels)
 
-def _hotel(raw: dict[str, Any], where: str) -> Hotel:
+
+def _date(value: Any, what: str, where: str) -> date:
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise PortfolioError(f"{where}: {what} must be a date (YYYY-MM-DD), got {value!r}") from exc
+
+
+def _hotel(raw: dict[str, Any], where: str, history_start: date = DEFAULT_HISTORY_START) -> Hotel:
     missing = [k for k in ("id", "name", "timezone", "currency", "capacity") if k not in raw]
     if missing:
         raise PortfolioError(f"{where}: hotel is missing {', '.join(missing)}")
@@ -128,12 +144,14 @@ def _hotel(raw: dict[str, Any], where: str) -> Hotel:
         guest_display=guest_display,
         retention_days=retention_days,
         partial_sync=partial,
+        history_start=_date(raw.get("history_start", history_start), "history_start", where),
     )
 
 
 def parse_portfolio(data: dict[str, Any], path: Path | None = None) -> Portfolio:
     where = str(path or "portfolio")
-    hotels = tuple(_hotel(h, f"{where} hotel #{i + 1}") for i, h in enumerate(data.get("hotels") or []))
+    default_start = _date(data.get("history_start", DEFAULT_HISTORY_START), "history_start", where)
+    hotels = tuple(_hotel(h, f"{where} hotel #{i + 1}", default_start) for i, h in enumerate(data.get("hotels") or []))
     if not hotels:
         raise PortfolioError(f"{where}: no hotels")
     ids = [h.id for h in hotels]

@@ -12,7 +12,8 @@ A model is a portable SELECT (the same text runs on DuckDB and Postgres) under a
     select ... from {{ ref('reservations') }} ...
 
 Dependencies come from ``{{ ref('x') }}`` markers (rendered as the table name ``x``) plus ``depends_on``. Bind
-parameters are ``:name``; every run gets ``:run_at`` (the clock, naive UTC). The table is created with exactly the
+parameters are ``:name``; every run gets ``:run_at`` (the clock, naive UTC) and the named spans of
+``core.horizons.SQL_CONSTANTS`` (``:horizon_last_day``), so no model spells a horizon as a literal. The table is created with exactly the
 header's column types, so both engines hold identical tables. Materialising is one transaction: readers see the old
 table or the new one, never half of it. The runner is deliberately small: parsing happens once at load, and a run
 is one INSERT ... SELECT plus at most two statements.
@@ -30,6 +31,7 @@ import dagster as dg
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.horizons import SQL_CONSTANTS
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Column, TableSpec, Tx, Warehouse, identifier
 
 MATERIALIZATIONS = {"table", "view", "incremental", "append_partition"}
@@ -145,6 +147,7 @@ def ensure_model_table(tx: Tx, m: SqlModel, name: str | None = None) -> None:
 def stage_model(tx: Tx, m: SqlModel, params: dict[str, Any], stage: str | None = None) -> str:
     """Run the model's SELECT into a temporary table (typed by the header) and return its name."""
     stage = stage or f"_stage_{m.name}"
+    params = {**SQL_CONSTANTS, **params}
     staging = TableSpec(stage, m.columns)
     ddl = staging.ddl(tx.dialect, if_not_exists=False).replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
     if tx.dialect == "postgres":
@@ -158,7 +161,7 @@ def stage_model(tx: Tx, m: SqlModel, params: dict[str, Any], stage: str | None =
 def run_model(tx: Tx, m: SqlModel | str, params: dict[str, Any] | None = None) -> int:
     """Materialise a model inside ``tx`` by its strategy; returns the rows written (or -1 for a view)."""
     m = model(m) if isinstance(m, str) else m
-    params = params or {}
+    params = {**SQL_CONSTANTS, **(params or {})}
     cols = m.column_list
     if m.materialized == "view":
         tx.execute(f"DROP VIEW IF EXISTS {m.name}")

@@ -15,8 +15,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-#: Stay dates per horizon (contract): the live board and every snapshot cover S .. S+364.
-HORIZON_DAYS = 365
+from hotel_pipeline.core.horizons import HORIZON_DAYS
 
 
 def stay_in_horizon(anchor: str) -> pl.Expr:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from hotel_pipeline.core.partitions import last_snapshot_date
 from hotel_pipeline.core.portfolio import Portfolio
 
 nightly_job = dg.define_asset_job(
@@ -28,12 +29,16 @@ reconstruct_job = dg.define_asset_job(
 
 
 def recorder_schedules(portfolio: Portfolio) -> list[dg.ScheduleDefinition]:
+    """One 03:00 schedule per time zone; with the clock frozen, ticks after its date request nothing."""
+    last = last_snapshot_date(portfolio)
     schedules = []
     for tz in portfolio.timezones:
         hotel_ids = [h.id for h in portfolio.hotels if h.timezone == tz]
 
         def _evaluate(context: dg.ScheduleEvaluationContext, tz: str = tz, hotel_ids: list[str] = hotel_ids):
             business_date = context.scheduled_execution_time.astimezone(ZoneInfo(tz)).date()
+            if last is not None and business_date > last:
+                return dg.SkipReason(f"the clock is frozen at {last}: no snapshot partition {business_date}")
             return dg.RunRequest(
                 partition_key=business_date.isoformat(),
                 run_config={"ops": {"pacing_snapshots": {"config": {"hotels": hotel_ids}}}},

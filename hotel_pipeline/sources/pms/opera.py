@@ -191,7 +191,7 @@ class OperaConnector(PmsConnector):
                                                     "app_key": "app_key_env"}
     default_options: ClassVar[dict[str, Any]] = {
         "hotel_code": None,
-        "arrival_from": "2015-07-01",
+        "arrival_from": None,  # default: the hotel's history_start (portfolio)
         "horizon_days": 730,
         "window_days": 31,
         "lookback_days": 90,
@@ -256,7 +256,7 @@ class OperaConnector(PmsConnector):
         today = window.until.astimezone(ZoneInfo(self.hotel.timezone)).date()
         horizon = today + timedelta(days=int(self.options["horizon_days"]))
         if window.mode == "full":
-            start = date.fromisoformat(str(self.options["arrival_from"]))
+            start = date.fromisoformat(str(self.options["arrival_from"] or self.hotel.history_start))
         elif window.mode == "reconcile" and window.start_date is not None:
             start = window.start_date - timedelta(days=int(self.options["lookback_days"]))
         else:

@@ -86,7 +86,7 @@ def meal_plan_from_name(name: str | None) -> str:
 
 
 def parse_rms_datetime(text: str) -> datetime:
-    """``2016-08-22 19:25:00`` (property-local) -> naive datetime."""
+    """``2024-08-22 19:25:00`` (property-local) -> naive datetime."""
     try:
         return datetime.strptime(text[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
     except ValueError:
