@@ -19,6 +19,7 @@ from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
 from hotel_pipeline.defs.webhooks import definitions as webhooks
+from hotel_pipeline.execution import executor_from_env
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
@@ -30,8 +31,7 @@ def build_defs(portfolio: Portfolio) -> dg.Definitions:
     core = dg.Definitions(
         assets=model_assets(),
         resources={**default_resources(), "portfolio": PortfolioResource.of(portfolio)},
-        # DuckDB has one writer: warehouse-writing steps share the WAREHOUSE_POOL; the rest may run in parallel.
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        executor=executor_from_env(),
     )
     return dg.Definitions.merge(core, *(domain.build_defs(portfolio) for domain in DOMAINS))
 
