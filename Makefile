@@ -7,7 +7,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test dev bench lint env
+.PHONY: demo test dev bench bench-scale lint env
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
@@ -43,6 +43,10 @@ dev: env $(DAGSTER_HOME)/dagster.yaml
 
 bench: env
 	$(VENV)/bin/hotel-pipeline bench
+
+# Growth with the number of hotels (1, 10, 100, 1000; Postgres up to 100): SCALE_HOTELS=1,10 make bench-scale for less.
+bench-scale: env
+	$(VENV)/bin/python -W ignore -m hotel_pipeline.workshop.scale_bench
 
 lint: env
 	$(VENV)/bin/ruff check .

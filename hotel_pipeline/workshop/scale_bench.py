@@ -1,0 +1,294 @@
+"""``make bench-scale``: how the pipeline's cost grows with the number of hotels, on DuckDB and on Postgres.
+
+A synthetic portfolio of N hotels is made from the bundled data set: hotel i is a copy of the Resort Hotel (i even)
+or the City Hotel (i odd) under its own id ``S0001`` .., with its dates kept and its time zone taken in turn from
+eight zones east and west of UTC. For each N and engine, in a fresh process (so peak memory is that N's):
+
+- import: the whole history of the N hotels, one legacy CSV file, through the real importer;
+- reconstruction: one year of the historian (snapshot dates 2015-07-01 .. 2016-06-30) for every hotel, one statement;
+- nightly cycle: live rebuild (reservations, reservation_nights, daily_metrics), the recorder for every hotel, pickup;
+- the two historian queries analysts run most, timed 50 times each (p50, p95) with their query plan:
+  pickup of one hotel over the next 90 nights against T-1, T-7 and T-30, and the booking curve of one night;
+- peak memory (the process's max RSS) and storage size (DuckDB file, or the Postgres schema's relations).
+
+Figures go to docs/benchmarks.md (section "Scale") and are printed. No test asserts any of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import Clock, local_instant
+from hotel_pipeline.core.portfolio import Portfolio, parse_portfolio
+from hotel_pipeline.core.sql_models import run_model
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.defs.pacing.assets import write_hotels
+from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.sources.csv.importer import import_file
+
+#: Zones the synthetic hotels take in turn: four west of UTC, four east (two of them cross no DST change).
+ZONES = ["America/Los_Angeles", "America/Chicago", "America/New_York", "America/Sao_Paulo", "Europe/Lisbon",
+         "Europe/Berlin", "Asia/Dubai", "Asia/Tokyo"]
+BASES = {0: ("Resort Hotel", 187), 1: ("City Hotel", 226)}
+YEAR = (date(2015, 7, 1), date(2016, 6, 30))
+NIGHT = date(2016, 7, 1)
+POSTGRES_URL = os.environ.get("HOTEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+DOC_MARK = "## Scale"
+
+
+def hotel_id(i: int) -> str:
+    return f"S{i + 1:04d}"
+
+
+def synthetic_portfolio(n: int) -> Portfolio:
+    hotels = [{"id": hotel_id(i), "name": f"{BASES[i % 2][0]} #{i + 1}", "timezone": ZONES[i % len(ZONES)],
+               "currency": "EUR", "capacity": BASES[i % 2][1],
+               "sources": [{"type": "csv", "mapping": "hotel_bookings", "hotel_value": hotel_id(i),
+                            "file_glob": "scale_*"}]} for i in range(n)]
+    return parse_portfolio({"hotels": hotels, "csv_mappings": {"hotel_bookings": {"delimiter": ",", "columns": {}}}})
+
+
+def synthetic_export(n: int, dest: Path) -> tuple[Path, int]:
+    """One CSV of the N hotels' whole history (booking_ref = hotel + original row, so ids are stable)."""
+    data = pl.read_csv(settings.DATASET_PATH, infer_schema_length=0)
+    data = data.with_columns(pl.int_range(1, data.height + 1).cast(pl.String).alias("_row"))
+    parts = []
+    for i in range(n):
+        base = data.filter(pl.col("hotel") == BASES[i % 2][0])
+        parts.append(base.with_columns(pl.lit(hotel_id(i)).alias("hotel"),
+                                       (pl.lit(hotel_id(i) + "-") + pl.col("_row")).alias("booking_ref")))
+    frame = pl.concat(parts).drop("_row")
+    path = dest / "scale_history.csv.gz"
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        frame.write_csv(fh)
+    return path, frame.height
+
+
+def p50_p95(fn, repeat: int = 50) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+#: Pickup of one hotel over the next 90 nights against T-1, T-7 and T-30: one range scan of the four snapshots
+#: (hotel, snapshot_date leading the key), pivoted, instead of three self-joins.
+PICKUP_SQL = """
+SELECT stay_date,
+       MAX(CASE WHEN snapshot_date = :t THEN rooms_sold END) AS rooms_sold,
+       MAX(CASE WHEN snapshot_date = :t THEN rooms_sold END)
+         - MAX(CASE WHEN snapshot_date = :t1 THEN rooms_sold END) AS pickup_1d,
+       MAX(CASE WHEN snapshot_date = :t THEN rooms_sold END)
+         - MAX(CASE WHEN snapshot_date = :t7 THEN rooms_sold END) AS pickup_7d,
+       MAX(CASE WHEN snapshot_date = :t THEN rooms_sold END)
+         - MAX(CASE WHEN snapshot_date = :t30 THEN rooms_sold END) AS pickup_30d
+FROM pacing_snapshots
+WHERE hotel_id = :h AND snapshot_date IN (:t, :t1, :t7, :t30) AND stay_date >= :t AND stay_date < :t90
+GROUP BY stay_date ORDER BY stay_date
+"""
+#: The booking curve of one night: every snapshot's rooms sold for that stay date.
+CURVE_SQL = """
+SELECT snapshot_date, rooms_sold FROM pacing_snapshots
+WHERE hotel_id = :h AND stay_date = :d ORDER BY snapshot_date
+"""
+
+
+def analyst_session(warehouse: Warehouse, db: Path | None):
+    """A held connection, as an analyst's session is (the figure is the query, not the connection set-up);
+    returns (run(sql, params), close())."""
+    if db is not None:
+        import duckdb
+
+        con = duckdb.connect(str(db), read_only=True)
+
+        def run(sql: str, params: dict[str, Any]) -> list:
+            import re
+
+            names: list[str] = []
+            text = re.sub(r":(\w+)", lambda m: names.append(m.group(1)) or "?", sql)
+            return con.execute(text, [params[n] for n in names]).fetchall()
+
+        return run, con.close
+    from hotel_pipeline.core.warehouse.postgres_backend import engine_for
+
+    pg = engine_for(warehouse.url).connect()
+    return (lambda sql, params: pg.execute(sa.text(sql), params).fetchall()), pg.close
+
+
+def storage_bytes(warehouse: Warehouse, path: Path | None) -> int:
+    if path is not None:
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    return int(warehouse.query(
+        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS b FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+    )["b"][0])
+
+
+def plan_text(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> str:
+    frame = warehouse.query("EXPLAIN " + sql, params)
+    return "\n".join(str(v) for row in frame.rows() for v in row if v is not None)
+
+
+def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
+    """Every figure of one N on one engine (run in a process of its own)."""
+    os.environ["HOTEL_PIPELINE_DATA_DIR"] = str(workdir / "data")
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    portfolio = synthetic_portfolio(n)
+    csv_path, rows = synthetic_export(n, workdir)
+    schema = None
+    if engine == "duckdb":
+        db = workdir / "scale.duckdb"
+        warehouse = Warehouse(url=f"duckdb:///{db}")
+    else:
+        db = None
+        schema = f"scale_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with admin.begin() as con:
+            con.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        warehouse = Warehouse(url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    out: dict[str, Any] = {"hotels": n, "engine": engine, "reservations": rows}
+    try:
+        clock = Clock(frozen_at=local_instant(YEAR[1] + timedelta(days=1), "UTC", 2).isoformat())
+        t0 = time.perf_counter()
+        import_file(warehouse, csv_path, portfolio, clock)
+        out["import_s"] = time.perf_counter() - t0
+
+        def live(at: Clock) -> None:
+            with warehouse.transaction() as tx:
+                write_hotels(tx, portfolio, at)
+                for name in ("reservations", "reservation_nights", "daily_metrics"):
+                    run_model(tx, name, {"run_at": at.now_naive_utc()})
+
+        live(clock)
+        t0 = time.perf_counter()
+        take_snapshots(warehouse, portfolio, clock, *YEAR)
+        out["reconstruction_s"] = time.perf_counter() - t0
+        out["historian_rows"] = int(warehouse.query("SELECT COUNT(*) AS n FROM pacing_snapshots")["n"][0])
+
+        night = Clock(frozen_at=local_instant(NIGHT, "UTC", 14).isoformat())  # 03:00 or later in every zone
+        t0 = time.perf_counter()
+        live(night)
+        out["live_rebuild_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        take_snapshots(warehouse, portfolio, night, NIGHT, NIGHT)
+        out["recorder_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        with warehouse.transaction() as tx:
+            run_model(tx, "pickup", {"run_at": night.now_naive_utc()})
+        out["pickup_s"] = time.perf_counter() - t2
+        out["nightly_cycle_s"] = time.perf_counter() - t0
+
+        t = YEAR[1]
+        probe = {"h": hotel_id(n // 2), "t": t, "t1": t - timedelta(days=1), "t7": t - timedelta(days=7),
+                 "t30": t - timedelta(days=30), "t90": t + timedelta(days=90), "d": t + timedelta(days=30)}
+        out["pickup_plan"] = plan_text(warehouse, PICKUP_SQL, probe)
+        out["curve_plan"] = plan_text(warehouse, CURVE_SQL, probe)
+        run, close = analyst_session(warehouse, db)
+        try:
+            assert len(run(PICKUP_SQL, probe)) == 90
+            out["pickup_query_ms"] = p50_p95(lambda: run(PICKUP_SQL, probe))
+            out["curve_query_ms"] = p50_p95(lambda: run(CURVE_SQL, probe))
+        finally:
+            close()
+        out["storage_mb"] = storage_bytes(warehouse, db) / 1e6
+    finally:
+        if schema is not None:
+            with admin.begin() as con:
+                con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_one(n: int, engine: str) -> dict[str, Any]:
+    """``measure`` in a child process, so each N's peak memory is its own."""
+    with tempfile.TemporaryDirectory(prefix=f"scale-{engine}-{n}-") as tmp:
+        proc = subprocess.run([sys.executable, "-m", "hotel_pipeline.workshop.scale_bench", "--one", str(n), engine,
+                               tmp], capture_output=True, text=True)
+        if proc.returncode != 0:
+            return {"hotels": n, "engine": engine, "error": proc.stderr.strip().splitlines()[-1:]}
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " / ".join(f"{v:.1f}" for v in value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+COLUMNS = ["engine", "hotels", "reservations", "import_s", "reconstruction_s", "historian_rows", "live_rebuild_s",
+           "recorder_s", "pickup_s", "nightly_cycle_s", "pickup_query_ms", "curve_query_ms", "peak_rss_mb",
+           "storage_mb"]
+
+
+def markdown(results: list[dict[str, Any]], note: str) -> str:
+    lines = [DOC_MARK, "", note, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in results:
+        lines.append("| " + " | ".join(_fmt(r.get(c, r.get("error", "")) if c in r or c in ("engine", "hotels")
+                                            else "n/a") for c in COLUMNS) + " |")
+    lines += ["", "Query times are p50 / p95 in ms over 50 runs. Query plans at the largest N of each engine:", ""]
+    for engine in sorted({r["engine"] for r in results}):
+        done = [r for r in results if r["engine"] == engine and "pickup_plan" in r]
+        if done:
+            top = max(done, key=lambda r: r["hotels"])
+            lines += [f"{engine}, {top['hotels']} hotels, pickup:", "```", top["pickup_plan"][:3000], "```",
+                      f"{engine}, {top['hotels']} hotels, booking curve:", "```", top["curve_plan"][:3000], "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(text: str, path: Path = settings.REPO_ROOT / "docs" / "benchmarks.md") -> None:
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    head = current.split(DOC_MARK)[0].rstrip() + "\n\n"
+    path.write_text(head + text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench-scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--hotels", default=os.environ.get("SCALE_HOTELS", "1,10,100,1000"),
+                        help="comma-separated portfolio sizes")
+    parser.add_argument("--postgres-max", type=int, default=int(os.environ.get("SCALE_POSTGRES_MAX", "100")),
+                        help="largest N also measured on Postgres")
+    parser.add_argument("--one", nargs=3, metavar=("N", "ENGINE", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(int(args.one[0]), args.one[1], Path(args.one[2])), default=str))
+        return 0
+    results = []
+    for n in [int(x) for x in args.hotels.split(",")]:
+        for engine in ["duckdb", "postgres"] if n <= args.postgres_max else ["duckdb"]:
+            started = time.perf_counter()
+            result = run_one(n, engine)
+            result["wall_s"] = time.perf_counter() - started
+            results.append(result)
+            print(json.dumps({k: v for k, v in result.items() if not k.endswith("_plan")}, default=str), flush=True)
+    load = os.getloadavg()
+    note = (f"One `make bench-scale` run on {os.cpu_count()} cores, load average at the end "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; sizes {args.hotels}, Postgres up to {args.postgres_max}.")
+    write_doc(markdown(results, note))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
