@@ -3,6 +3,7 @@
 -- asset: python
 -- group: pacing
 -- unique_key: hotel_id, snapshot_date, stay_date
+-- partition_by: snapshot_date
 -- column hotel_id VARCHAR: portfolio hotel id
 -- column snapshot_date DATE: the business date photographed (state at about 03:00 on it: every event dated S-1 or earlier)
 -- column stay_date DATE: the night, S..S+364

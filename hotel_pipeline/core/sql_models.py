@@ -57,11 +57,14 @@ class SqlModel:
     depends_on: tuple[str, ...]
     python_asset: bool
     sql: str  # rendered: refs replaced by table names
+    #: ``partition_by`` header: the DATE column a Postgres table is range-partitioned by, monthly (empty: none).
+    partition_by: str = ""
 
     @property
     def table(self) -> TableSpec:
         key = self.unique_key if self.materialized in {"incremental", "append_partition"} else ()
-        return TableSpec(self.name, self.columns, primary_key=key, doc=self.description)
+        return TableSpec(self.name, self.columns, primary_key=key, doc=self.description,
+                         range_partition=self.partition_by)
 
     @property
     def column_list(self) -> str:
@@ -110,6 +113,10 @@ def parse_model(path: Path) -> SqlModel:
     names = {c.name for c in columns}
     if missing := [k for k in unique_key if k not in names]:
         raise ModelError(f"{path.name}: unique_key names undeclared columns {missing}")
+    partition_by = header.get("partition_by", "")
+    if partition_by and (partition_by not in unique_key
+                         or next(c.type for c in columns if c.name == partition_by) != "DATE"):
+        raise ModelError(f"{path.name}: partition_by must name a DATE column of the unique_key, got {partition_by!r}")
     return SqlModel(
         name=name,
         path=path,
@@ -122,6 +129,7 @@ def parse_model(path: Path) -> SqlModel:
         depends_on=split(header.get("depends_on", "")),
         python_asset=header.get("asset", "") == "python",
         sql=_REF.sub(r"\1", body),
+        partition_by=partition_by,
     )
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from hotel_pipeline.core.warehouse import Tx, Warehouse, append_only, spec
+from hotel_pipeline.core.warehouse import Tx, Warehouse, append_only, identifier, spec
+from hotel_pipeline.core.warehouse.monthly_partitions import partitions
 
 HISTORIAN = append_only("pacing_snapshots")
 
@@ -86,6 +87,24 @@ def ensure_guard(tx: Tx) -> bool:
         tx.execute(f"DROP TRIGGER IF EXISTS {name} ON {HISTORIAN}")
         tx.execute(ddl)
     return True
+
+
+def ensure_partition_guards(tx: Tx) -> list[str]:
+    """Postgres, partitioned historian: a TRUNCATE trigger on every monthly partition too (statement triggers are
+    not inherited, so ``TRUNCATE pacing_snapshots_y2016m07`` would otherwise empty a month). Row triggers of the
+    parent are cloned onto partitions by Postgres itself. Returns the partitions it had to guard."""
+    guarded = []
+    for part in partitions(tx, HISTORIAN):
+        found = tx.query("SELECT 1 AS x FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                         "AND tgname = 'pacing_snapshots_no_truncate' AND tgenabled IN ('O', 'A')", {"t": part})
+        if found.height:
+            continue
+        tx.lock_ddl()
+        tx.execute(f"DROP TRIGGER IF EXISTS pacing_snapshots_no_truncate ON {identifier(part)}")
+        tx.execute(f"CREATE TRIGGER pacing_snapshots_no_truncate BEFORE TRUNCATE ON {identifier(part)} "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION pacing_snapshots_append_only()")
+        guarded.append(part)
+    return guarded
 
 
 def ensure_digests(tx: Tx) -> None:

@@ -22,7 +22,13 @@ from hotel_pipeline.core.clock import Clock, date_range
 from hotel_pipeline.core.portfolio import Hotel, Portfolio
 from hotel_pipeline.core.sql_models import ensure_model_table, model, stage_model
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
-from hotel_pipeline.pacing.append_only import digest_new_snapshots, ensure_digests, ensure_guard
+from hotel_pipeline.core.warehouse.monthly_partitions import ensure_month_partitions
+from hotel_pipeline.pacing.append_only import (
+    digest_new_snapshots,
+    ensure_digests,
+    ensure_guard,
+    ensure_partition_guards,
+)
 
 SNAPSHOT_LOG = spec(
     "snapshot_log",
@@ -51,6 +57,7 @@ def ensure_historian(tx: Tx) -> None:
     ensure_model_table(tx, model("pacing_snapshots"))
     tx.ensure_table(SNAPSHOT_LOG)
     ensure_guard(tx)
+    ensure_partition_guards(tx)
     ensure_digests(tx)
 
 
@@ -135,6 +142,9 @@ def take_snapshots(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, sta
                 schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "origin": pl.String},
             )
             tx.temp_table("_snapshot_plan", plan)
+            dates = [o.snapshot_date for o in todo]
+            if ensure_month_partitions(tx, "pacing_snapshots", min(dates), max(dates)):
+                ensure_partition_guards(tx)
             cols = m.column_list
             rebuilt = [o.snapshot_date for o in todo if o.status == "reconstructed"]
             if rebuilt:

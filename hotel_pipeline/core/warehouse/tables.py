@@ -82,6 +82,9 @@ class TableSpec:
     doc: str = ""
     grain: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: Postgres only: the DATE column the table is range-partitioned by, one partition per month (empty: none).
+    #: DuckDB has no declarative partitions; its zone maps over the insertion order do that work there.
+    range_partition: str = ""
 
     @property
     def column_names(self) -> list[str]:
@@ -95,7 +98,9 @@ class TableSpec:
         if self.primary_key:
             cols.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""
-        return f"CREATE TABLE {exists}{identifier(name or self.name)} ({', '.join(cols)})"
+        partitioned = f" PARTITION BY RANGE ({identifier(self.range_partition)})" if (
+            self.range_partition and dialect == "postgres" and name in (None, self.name)) else ""
+        return f"CREATE TABLE {exists}{identifier(name or self.name)} ({', '.join(cols)}){partitioned}"
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         return {c.name: POLARS_TYPES[c.type] for c in self.columns}
