@@ -166,8 +166,9 @@ def test_missing_credential_variable_is_a_recorded_failure(two_hotel_world, tmp_
 def test_schedules_emit_valid_partitioned_run_requests(two_hotel_world, tmp_path: Path, monkeypatch) -> None:
     from datetime import UTC, datetime
 
+    from hotel_pipeline.core.portfolio import load_portfolio
     from hotel_pipeline.defs.sources.pms.assets import pms_incremental_schedule, pms_reconcile_schedule
-    from hotel_pipeline.defs.sources.pms.definitions import defs
+    from hotel_pipeline.defs.sources.pms.definitions import build_defs
 
     with running_sandbox(two_hotel_world, ["mews", "cloudbeds"]) as sb:
         monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(_portfolio(tmp_path, sb, "X")))
@@ -186,7 +187,7 @@ def test_schedules_emit_valid_partitioned_run_requests(two_hotel_world, tmp_path
     assert {r.run_config["ops"]["pms_extract"]["config"]["mode"] for r in rec} == {"reconcile"}
     assert len({r.run_key for r in inc + rec}) == 4  # one run per hotel and tick, never deduplicated away
     assert partitions == {"H1", "H2"}  # partitions added for the portfolio's hotels
-    full = dg.Definitions.merge(defs, dg.Definitions(resources={
+    full = dg.Definitions.merge(build_defs(load_portfolio()), dg.Definitions(resources={
         "warehouse": Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}"), "clock": Clock(), "pms": PmsConnectors()}))
     job = full.resolve_job_def("pms_extract_job")
     for request in inc + rec:

@@ -8,9 +8,10 @@ import dagster as dg
 import pytest
 
 from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.portfolio import load_portfolio as _load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.quality import checks
-from hotel_pipeline.defs.quality.definitions import defs as quality_defs
+from hotel_pipeline.defs.quality.definitions import build_defs as _quality_build_defs
 from hotel_pipeline_tests.quality.helpers import (
     SNAPSHOT_DATES,
     TODAY,
@@ -19,6 +20,8 @@ from hotel_pipeline_tests.quality.helpers import (
     reservation,
     sample_reservations,
 )
+
+quality_defs = _quality_build_defs(_load_portfolio())
 
 WHOLE = checks.SnapshotScope()
 
