@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.warehouse import Warehouse
@@ -22,6 +23,8 @@ POSTGRES_URL = os.environ.get("HOTEL_TEST_POSTGRES_URL", "postgresql://postgres@
 # Tests run against the legacy-CSV portfolio (same hotels as the demo's sandbox-PMS one): hermetic, no server needed.
 # Tests of the PMS path build their own portfolios with a sandbox on a free port.
 os.environ["HOTEL_PIPELINE_CONFIG"] = str(Path(__file__).resolve().parents[1] / "data" / "portfolio_csv.yaml")
+# A session's own guest-store key, so no test ever creates the default key file in the checkout's data/keys/.
+os.environ.setdefault("HOTEL_PIPELINE_VAULT_KEY", Fernet.generate_key().decode())
 
 
 def _postgres_available() -> str | None:
