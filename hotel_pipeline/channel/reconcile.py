@@ -121,37 +121,48 @@ def hotel_of_room(config: ChannelConfig, room_id: int) -> HotelChannel | None:
     return None
 
 
-def on_inventory_webhook(payload: Mapping[str, Any], *, warehouse: Warehouse | None = None,
-                         config: ChannelConfig | None = None, as_of: Callable[[HotelChannel], date] | None = None,
+def on_inventory_webhook(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | list[int], *,
+                         config: ChannelConfig | None = None, as_of: date | None = None,
                          now: Callable[[], datetime] | None = None,
                          client: Beds24Client | None = None) -> DriftReport | None:
-    """Handle a Beds24 inventory webhook: reconcile the named room now (None if the room is not ours).
+    """Beds24 said something changed in these rooms (inventory webhook ``SYNC_ROOM``): reconcile them now.
 
-    ``payload`` is the webhook body (``roomId`` arrives as a string). Called by the webhook receiver after it has
-    verified and stored the delivery; safe to call twice (a reconciliation only reads and re-queues).
+    This is what the webhook receiver calls once it has verified and stored the deliveries (``room_ids`` as the
+    payloads carry them, strings). Rooms that are not the hotel's are ignored; None when none is, or the hotel does
+    not push to Beds24. Safe to call twice: a reconciliation only reads Beds24 and re-queues drifted nights.
     """
-    if payload.get("action") != "SYNC_ROOM":
-        return None
-    try:
-        room_id = int(str(payload.get("roomId")))
-    except ValueError:
-        return None
     from hotel_pipeline.core.clock import Clock
     from hotel_pipeline.core.portfolio import current_portfolio
 
     config = config or load_channel_config()
-    hotel = hotel_of_room(config, room_id)
+    hotel = config.hotel(hotel_id)
     if hotel is None:
         return None
-    warehouse = warehouse or Warehouse()
+    mapped = {m.room_id for m in hotel.room_types.values()}
+    rooms = sorted({int(r) for r in room_ids if str(r).isdigit() and int(r) in mapped})
+    if not rooms:
+        return None
     clock = Clock()
-    now_fn = now or clock.now
-    as_of_fn = as_of or (lambda h: clock.business_date(current_portfolio().hotel(h.hotel_id).timezone))
+    day = as_of or clock.business_date(current_portfolio().hotel(hotel_id).timezone)
     own = client is None
     client = client or Beds24Client(hotel.base_url, hotel.refresh_token())
     try:
-        return reconcile_hotel(warehouse, hotel, client, as_of_fn(hotel), now_fn(), trigger="webhook",
-                               room_ids=[room_id])
+        return reconcile_hotel(warehouse, hotel, client, day, (now or clock.now)(), trigger="webhook",
+                               room_ids=rooms)
     finally:
         if own:
             client.close()
+
+
+def on_inventory_payload(payload: Mapping[str, Any], warehouse: Warehouse, *, config: ChannelConfig | None = None,
+                         **kwargs: Any) -> DriftReport | None:
+    """The same from a raw webhook body (``{"roomId", "propId", "ownerId", "action": "SYNC_ROOM"}``): the hotel is
+    the one whose mapping holds the room."""
+    if payload.get("action") != "SYNC_ROOM":
+        return None
+    config = config or load_channel_config()
+    room = str(payload.get("roomId"))
+    hotel = hotel_of_room(config, int(room)) if room.isdigit() else None
+    if hotel is None:
+        return None
+    return on_inventory_webhook(warehouse, hotel.hotel_id, [room], config=config, **kwargs)
