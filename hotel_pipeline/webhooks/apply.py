@@ -19,6 +19,7 @@ first batch after the photograph.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from hotel_pipeline.webhooks.inbox import WEBHOOK_INBOX, ingest, read_inbox
 from hotel_pipeline.webhooks.spool import Spool
 
 ConnectorFactory = Callable[[Hotel, Source], PmsConnector]
+log = logging.getLogger(__name__)
 
 
 def default_connector(hotel: Hotel, source: Source) -> PmsConnector:
@@ -210,18 +212,19 @@ def _accept_pages(tx: Tx, header: dict[str, Any], pages: list[dict[str, Any]], n
     return accepted.accepted
 
 
-def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, spool: Spool) -> str:
-    """Beds24 ``SYNC_ROOM`` events are the channel domain's: handed to ``hotel_pipeline.channel.reconcile.
-    on_inventory_webhook(warehouse, hotel_id, room_ids)`` when that domain is installed; otherwise they stay in the
-    inbox with outcome ``inventory: no channel handler`` (this is the one dispatch point)."""
+def dispatch_inventory(warehouse: Warehouse, rows: pl.DataFrame, spool: Spool) -> str | None:
+    """Beds24 ``SYNC_ROOM`` events belong to the channel domain: each stored body goes to
+    ``hotel_pipeline.channel.reconcile.on_inventory_webhook`` (a reconciliation of that room; safe to repeat).
+    Returns the rows' outcome, or None when a call failed (the rows stay pending and the next run tries again)."""
+    from hotel_pipeline.channel.reconcile import on_inventory_webhook
+
     try:
-        from hotel_pipeline.channel.reconcile import on_inventory_webhook  # type: ignore[import-not-found]
-    except ImportError:
-        return "inventory: no channel handler"
-    room_ids = [str((spool.read_at(raw_file).get("extra") or {}).get("roomId"))
-                for raw_file in rows["raw_file"].to_list()]
-    on_inventory_webhook(warehouse, hotel.id, sorted(set(room_ids)))
-    return "dispatched"
+        for raw_file in rows["raw_file"].to_list():
+            on_inventory_webhook(json.loads(spool.read_at(raw_file)["body"]), warehouse=warehouse)
+    except Exception as exc:  # noqa: BLE001 - a channel failure must not stop the reservations' batch
+        log.warning("webhooks: inventory dispatch failed (%s); the events stay pending", type(exc).__name__)
+        return None
+    return "dispatched to channel reconciliation"
 
 
 def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFrame, *, clock: Clock,
@@ -235,9 +238,11 @@ def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFr
     batch_id = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-webhooks-{uuid.uuid4().hex[:8]}"
     header: dict[str, Any] | None = None
     pages: list[dict[str, Any]] = []
-    if source is None:
-        result.outcome = f"failed: {hotel.id} has no {vendor} source"
-    elif ids:
+    if source is None:  # e.g. a Beds24 booking webhook of a hotel whose PMS is another vendor
+        _mark(warehouse, rows, f"ignored: {hotel.id} has no {vendor} PMS source", now)
+        result.outcome = "ignored"
+        return result
+    if ids:
         connector = make_connector(hotel, source)
         try:
             if has_fetch_ids(connector):
@@ -322,8 +327,9 @@ def process(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, rows: pl.D
         if other.height and not replay:
             _mark(warehouse, other, "ignored: nothing to fetch", clock.now())
         if inventory.height and not replay:
-            _mark(warehouse, inventory, dispatch_inventory(warehouse, hotel, inventory, spool or Spool()),
-                  clock.now())
+            outcome = dispatch_inventory(warehouse, inventory, spool or Spool())
+            if outcome:
+                _mark(warehouse, inventory, outcome, clock.now())
         if reservations.height:
             results.append(apply_batch(warehouse, hotel, str(vendor), reservations, clock=clock,
                                        make_connector=make_connector, raw_root=raw_root, replay=replay))

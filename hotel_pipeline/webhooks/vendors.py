@@ -241,9 +241,17 @@ def endpoint_for(vendor: str, hotel_id: str, source: Source, environ: Mapping[st
 
 
 def portfolio_endpoints(portfolio: Portfolio, environ: Mapping[str, str] | None = None) -> list[Endpoint]:
-    """One endpoint per hotel and webhook-sending source of the portfolio."""
-    return [endpoint_for(s.type, h.id, s, environ) for h in portfolio.hotels for s in h.sources
-            if s.type in WEBHOOK_VENDORS]
+    """One endpoint per hotel and webhook-sending source of the portfolio, plus a Beds24 endpoint for every hotel the
+    channel configuration pushes to Beds24 (its inventory webhook ``SYNC_ROOM`` starts a reconciliation)."""
+    from hotel_pipeline.channel.config import load_channel_config
+
+    endpoints = [endpoint_for(s.type, h.id, s, environ) for h in portfolio.hotels for s in h.sources
+                 if s.type in WEBHOOK_VENDORS]
+    have = {(e.vendor, e.hotel_id) for e in endpoints}
+    for hotel_id in sorted(load_channel_config().hotels):
+        if ("beds24", hotel_id) not in have and hotel_id in portfolio.hotel_ids:
+            endpoints.append(endpoint_for("beds24", hotel_id, Source(type="beds24"), environ))
+    return endpoints
 
 
 def idempotency_key(vendor: str, hotel_id: str, body: bytes, hint: Hint) -> str:

@@ -612,6 +612,9 @@ def bench_other_domains() -> list[Figure]:
     from hotel_pipeline.workshop.channel_bench import run_channel_bench
 
     figures += run_channel_bench()
+    from hotel_pipeline.workshop.webhooks_bench import run_webhooks_bench
+
+    figures += run_webhooks_bench()
     return figures
 
 

@@ -43,8 +43,7 @@ def books_as_of(world: World, now, cutoff: date, days: list[date]) -> dict[date,
     return out
 
 
-def test_a_day_of_webhooks_moves_the_live_board_and_pickup_only(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
-    warehouse = duckdb_warehouse
+def test_a_day_of_webhooks_moves_the_live_board_and_pickup_only(warehouse: Warehouse, tmp_path: Path) -> None:
     world = World(hotel_ids=["H1"], arrival_from=date(2016, 7, 1), arrival_to=date(2016, 8, 31))
     morning = local_instant(T, TZ, 3)
     world.set_now(morning)

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Hotel, Source, current_portfolio
+from hotel_pipeline.core.portfolio import Hotel, PortfolioResource, Source
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
 from hotel_pipeline.sources.pms import connector_classes
@@ -49,11 +49,11 @@ class WebhookSpool(dg.ConfigurableResource):
                 "daily_metrics and pickup updated for the stay dates they touch.",
 )
 def webhook_events(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock, pms: PmsConnectors,
-                   webhooks: WebhookSpool) -> dg.MaterializeResult:
+                   webhooks: WebhookSpool, portfolio: PortfolioResource) -> dg.MaterializeResult:
     def make(hotel: Hotel, source: Source) -> PmsConnector:
         return connector_classes()[source.type](hotel, source, retry=pms.retry_policy(), throttle=pms.throttle)
 
-    result = run_once(warehouse, current_portfolio(), clock, webhooks.spool(), make_connector=make,
+    result = run_once(warehouse, portfolio.get(), clock, webhooks.spool(), make_connector=make,
                       raw_root=Path(pms.raw_dir))
     failed = [b for b in result.batches if b.outcome.startswith("failed")]
     for b in failed:

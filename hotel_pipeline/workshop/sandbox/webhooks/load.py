@@ -140,7 +140,8 @@ class _Connection:
 
 
 async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, timeout: float,
-               on_index: Callable[[int], None] | None, retry_wait: float, connections: int) -> None:
+               on_index: Callable[[int], None] | None, retry_wait: float, connections: int,
+               retry_for: float) -> None:
     retry: list[Delivery] = []
     first = urlsplit(deliveries[0].target.base_url) if deliveries else None
     work: asyncio.Queue[tuple[Delivery, float] | None] = asyncio.Queue()
@@ -194,9 +195,8 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
     for _ in workers:
         await work.put(None)
     await asyncio.gather(*workers)
-    rounds = 0
-    while retry and rounds < 60:  # vendors retry failed deliveries later, byte for byte
-        rounds += 1
+    give_up = time.perf_counter() + retry_for
+    while retry and time.perf_counter() < give_up:  # vendors retry failed deliveries later, byte for byte
         await asyncio.sleep(retry_wait)
         pending, retry[:] = list(retry), []
         report.retries += len(pending)
@@ -211,9 +211,10 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
 
 def run_load(deliveries: list[Delivery], rate: float, *, timeout: float = 5.0,
              crash: tuple[int, Callable[[], None]] | None = None, retry_wait: float = 0.5,
-             connections: int = 16) -> LoadReport:
+             connections: int = 16, retry_for: float = 180.0) -> LoadReport:
     """Send ``deliveries`` at ``rate`` per second; ``crash = (index, action)`` runs ``action`` (kill and restart the
-    receiver) in a thread when delivery ``index`` is due, while the load goes on."""
+    receiver) in a thread when delivery ``index`` is due, while the load goes on. Deliveries that were not answered
+    are sent again every ``retry_wait`` seconds for up to ``retry_for`` seconds (Beds24 retries for 30 minutes)."""
     report = LoadReport()
     fired = threading.Event()
     threads: list[threading.Thread] = []
@@ -225,7 +226,8 @@ def run_load(deliveries: list[Delivery], rate: float, *, timeout: float = 5.0,
             thread.start()
             threads.append(thread)
 
-    asyncio.run(_run(deliveries, rate, report, timeout, on_index if crash else None, retry_wait, connections))
+    asyncio.run(_run(deliveries, rate, report, timeout, on_index if crash else None, retry_wait, connections,
+                     retry_for))
     for thread in threads:
         thread.join(timeout=120)
     return report
