@@ -95,3 +95,19 @@ def test_restaurant_bookings_matched_and_gaps(warehouse: Warehouse, tmp_path: Pa
     links = warehouse.query("SELECT COUNT(*) AS n FROM restaurant_bookings WHERE match_method IS NOT NULL")
     assert links["n"][0] == 3  # the erased diner's booking and its link stay (no name in them)
     assert pl.Series(warehouse.read_table("erasure_log")["lookup"]).to_list() == ["email"]
+
+
+def test_restaurant_inbox_sensor_requests_a_batch_once(tmp_path: Path, monkeypatch) -> None:
+    import dagster as dg
+
+    from hotel_pipeline.defs.occupancy.jobs import restaurant_inbox_sensor
+
+    monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(tmp_path))
+    skipped = restaurant_inbox_sensor(dg.build_sensor_context())
+    assert not skipped.run_requests
+    (tmp_path / "inbox" / "restaurant").mkdir(parents=True)
+    (tmp_path / "inbox" / "restaurant" / "H1_2016-07-31.csv").write_text("booking_id\n", encoding="utf-8")
+    first = restaurant_inbox_sensor(dg.build_sensor_context())
+    assert len(first.run_requests) == 1 and first.run_requests[0].run_key.startswith("restaurant-")
+    again = restaurant_inbox_sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert not again.run_requests

@@ -1,13 +1,17 @@
 """Occupancy jobs and schedules: the restaurant's tables after the nightly sync, and the daily retention purge.
 
 Both run in hotel-local time, one schedule per time zone of the portfolio: room nights at 03:30 (after the 02:00
-sync and the 03:00 recorder), retention at 04:30.
+sync and the 03:00 recorder), retention at 04:30. Restaurant CSV files dropped into the inbox start a restaurant run
+through ``restaurant_inbox_sensor``.
 """
 
+import hashlib
 import re
+from pathlib import Path
 
 import dagster as dg
 
+from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
@@ -54,3 +58,30 @@ def build_schedules(portfolio: Portfolio, retention_job: dg.JobDefinition) -> li
             default_status=dg.DefaultScheduleStatus.RUNNING,
             description=f"04:30 {tz}: purge room-level detail past retention"))
     return schedules
+
+
+RESTAURANT_ASSETS = ["restaurant_booking_records", "restaurant_bookings", "dinner_gaps"]
+
+restaurant_job = dg.define_asset_job(
+    "restaurant_bookings_job", selection=dg.AssetSelection.assets(*RESTAURANT_ASSETS),
+    description="Land restaurant bookings (API and inbox) and relink them to tonight's room nights.")
+
+
+def restaurant_inbox_batch(inbox: Path) -> tuple[list[str], str]:
+    """(file names waiting in ``<inbox>/restaurant/``, a digest of them with sizes and times)."""
+    files = sorted(p for p in (inbox / "restaurant").glob("*.csv") if p.is_file()) if inbox.exists() else []
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return [p.name for p in files], hashlib.sha256(stamp.encode()).hexdigest()[:16]
+
+
+@dg.sensor(job=restaurant_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def restaurant_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """A run when restaurant CSV files wait in the inbox; the run lands them (and removes them from the inbox), so a
+    batch is requested once (run key = digest of the batch, also the cursor)."""
+    names, digest = restaurant_inbox_batch(settings.inbox_dir())
+    if not names:
+        return dg.SensorResult(skip_reason="no restaurant files in the inbox", cursor=context.cursor)
+    if digest == context.cursor:
+        return dg.SensorResult(skip_reason="this batch was already requested", cursor=digest)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"restaurant-{digest}", tags={"files": str(len(names))})],
+                           cursor=digest)
