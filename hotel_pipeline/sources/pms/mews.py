@@ -1,19 +1,28 @@
-"""Mews Connector API -> unified model (MewsSystems/gitbook-connector-api).
+"""Mews Connector API -> unified model (MewsSystems/gitbook-connector-api, operations/*.md).
 
 Why it looks the way it does:
-- every call is a POST carrying ``ClientToken``/``AccessToken``/``Client`` in the body (redacted in the raw zone);
+- every call is a POST carrying ``ClientToken``/``AccessToken``/``Client`` in the body (redacted in the raw zone)
+  plus what each operation's page marks *required* (``Limitation`` everywhere; ``Extent`` for customers and
+  resources; ``ServiceIds`` for resource categories and products; ``ResourceCategoryIds`` for assignments; one filter
+  for order items and customers). docs/connectors.md "Mews" lists every field read, with its page;
 - changes come from ``reservations/getAll/2023-06-06`` with ``UpdatedUtc``, whose interval may span at most
   3 months: windows are cut into 90-day chunks, and a chunk the API refuses as too heavy (408) is halved and retried;
 - keyset paging: ``Limitation {Count<=1000, Cursor}`` until the returned ``Cursor`` is null;
-- a reservation has no amount, no guest name and no meal plan: the extract also reads ``orderItems/getAll``
-  (nightly ``SpaceOrder`` items; their ``Amount.NetValue``/``GrossValue`` sum to the stay total), ``customers/getAll``
-  (names -> tokens), ``products/getAll`` (board products), and the room catalogue (``resources``,
-  ``resourceCategories``, ``resourceCategoryAssignments``) plus ``ageCategories`` for ``PersonCounts``;
+- a reservation has no amount, no guest name and no meal plan: the extract also reads ``orderItems/getAll`` for the
+  reservations (``ServiceOrderIds``), ``customers/getAll`` (names -> tokens), ``products/getAll`` (board products),
+  the room catalogue (``resources``, ``resourceCategories``, ``resourceCategoryAssignments``) and ``ageCategories``;
 - budget: 200 requests per AccessToken per 30 s (documented).
-Status mapping (Mews ``State``): Inquired/Requested/Optional/Confirmed -> confirmed, Started -> checked_in,
-Processed -> checked_out, Canceled -> cancelled, or no_show when ``CancellationReason`` is NoShow.
-Meal plans: the ShortName of the board product ordered with the reservation, mapped by the ``meal_products`` option
-(default BFST -> BB, HB -> HB, FB -> FB, BRD-TBC -> unknown); no board product -> RO.
+Amounts: the stay is its ``SpaceOrder`` items plus their ``NightRebate`` items (negative), ``Amount.NetValue`` /
+``GrossValue``; an item whose ``AccountingState`` is ``Canceled`` is not counted, unless it was canceled *with the
+reservation* (``Options.CanceledWithReservation``): that is what the cancelled booking was worth.
+Status mapping (Mews ``State``): Optional/Confirmed -> confirmed, Started -> checked_in, Processed -> checked_out,
+Canceled -> cancelled, or no_show when ``CancellationReason`` is NoShow; Inquired (an inquiry) and Requested (the
+waitlist) are not bookings: skipped and counted. Any other state is quarantined naming it.
+People: ``PersonCounts`` by age category: Classification Adult -> adults; Child with MaximalAge <= 2 -> babies;
+other Child -> children; an age category the extract did not list is quarantined (never guessed to be a child).
+Meal plans: the board product ordered with the reservation, by its ShortName in any locale through the
+``meal_products`` option (default BFST -> BB, HB -> HB, FB -> FB, BRD-TBC -> unknown), else by the words of its names
+(``meal_plan_from_words``: "Breakfast" -> BB...); no board product -> RO.
 """
 
 from __future__ import annotations
@@ -26,12 +35,14 @@ from typing import Any, ClassVar
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     Normalised,
+    NotABooking,
     PmsConnector,
     Window,
     assemble,
     guest_token,
     guests_frame,
     local_date,
+    meal_plan_from_words,
     pages_with,
     parse_utc,
     rooms_frame,
@@ -44,10 +55,32 @@ PAGE = 1000
 CHUNK = timedelta(days=90)
 MIN_CHUNK = timedelta(hours=1)
 
-STATUS_FROM_MEWS = {"Inquired": "confirmed", "Requested": "confirmed", "Optional": "confirmed",
-                    "Confirmed": "confirmed", "Started": "checked_in", "Processed": "checked_out",
-                    "Canceled": "cancelled"}
+STATUS_FROM_MEWS = {"Optional": "confirmed", "Confirmed": "confirmed", "Started": "checked_in",
+                    "Processed": "checked_out", "Canceled": "cancelled"}
+#: Service order states that are not bookings (skipped, counted): an inquiry, the waitlist.
+NOT_BOOKINGS = {"Inquired": "inquiry", "Requested": "waitlist"}
+#: Order item types that make the stay's amount (a NightRebate is negative: it rebates a night).
+STAY_ITEMS = {"SpaceOrder", "NightRebate"}
+#: Locales tried first for names; any other locale is read when these are missing.
+LOCALES = ("en-US", "en-GB")
 MEAL_RANK = {"RO": 0, "unknown": 1, "BB": 2, "HB": 3, "FB": 4}
+
+
+def localized(texts: Any) -> str | None:
+    """A Mews localized text (``{"en-US": "...", "pt-PT": "..."}``): en-US, else en-GB, else any locale given."""
+    if not isinstance(texts, dict) or not texts:
+        return None
+    for locale in LOCALES:
+        if texts.get(locale):
+            return str(texts[locale])
+    return next((str(v) for v in texts.values() if v), None)
+
+
+def counts_toward_stay(item: dict[str, Any]) -> bool:
+    """Whether an order item is part of the stay's amount (see the module doc)."""
+    if item.get("AccountingState") == "Canceled":
+        return bool((item.get("Options") or {}).get("CanceledWithReservation"))
+    return True
 
 
 def _z(instant: datetime) -> str:
@@ -114,29 +147,28 @@ class MewsConnector(PmsConnector):
             since = datetime.fromisoformat(str(self.options["history_start"]).replace("Z", "+00:00"))
         else:
             since = window.since or window.until
-        self._with_details(list(self._changed(since, window.until)))
-
-    def fetch_ids(self, ids: list[str]) -> None:
-        reservations: list[dict[str, Any]] = []
-        for i in range(0, len(ids), PAGE):
-            reservations += self._all("reservations/getAll/2023-06-06", {"ReservationIds": ids[i:i + PAGE]},
-                                      "Reservations", "reservations")
-        self._with_details(reservations)
-
-    def _with_details(self, reservations: list[dict[str, Any]]) -> None:
-        """Order items, customers and the catalogues the normaliser needs beside ``reservations``."""
+        reservations = list(self._changed(since, window.until))
         if not reservations:
             return
         ids = sorted({r["Id"] for r in reservations})
         accounts = sorted({r["AccountId"] for r in reservations if r.get("AccountId")})
+        services = sorted({r["ServiceId"] for r in reservations if r.get("ServiceId")}
+                          | set(self.options.get("service_ids") or []))
         for i in range(0, len(ids), PAGE):
             self._all("orderItems/getAll", {"ServiceOrderIds": ids[i:i + PAGE]}, "OrderItems", "orderItems")
         for i in range(0, len(accounts), PAGE):
-            self._all("customers/getAll", {"CustomerIds": accounts[i:i + PAGE]}, "Customers", "customers")
-        for operation, key in (("resources/getAll", "Resources"), ("resourceCategories/getAll", "ResourceCategories"),
-                               ("resourceCategoryAssignments/getAll", "ResourceCategoryAssignments"),
-                               ("products/getAll", "Products"), ("ageCategories/getAll", "AgeCategories")):
-            self._all(operation, {}, key, key[0].lower() + key[1:])
+            self._all("customers/getAll", {"CustomerIds": accounts[i:i + PAGE],
+                                           "Extent": {"Customers": True, "Addresses": False}},
+                      "Customers", "customers")
+        self._all("resources/getAll", {"Extent": {"Resources": True, "Inactive": False}}, "Resources", "resources")
+        categories = self._all("resourceCategories/getAll", {"ServiceIds": services}, "ResourceCategories",
+                               "resourceCategories")
+        category_ids = sorted({c["Id"] for c in categories if isinstance(c, dict) and c.get("Id")})
+        for i in range(0, len(category_ids), PAGE):
+            self._all("resourceCategoryAssignments/getAll", {"ResourceCategoryIds": category_ids[i:i + PAGE]},
+                      "ResourceCategoryAssignments", "resourceCategoryAssignments")
+        self._all("products/getAll", {"ServiceIds": services}, "Products", "products")
+        self._all("ageCategories/getAll", {"ServiceIds": services}, "AgeCategories", "ageCategories")
 
     # -- normalise -----------------------------------------------------------------------------------------------
     @classmethod
@@ -149,38 +181,56 @@ class MewsConnector(PmsConnector):
             return list(out.values())
 
         reservations = items("reservations", "Reservations")
-        categories = {c["Id"]: (c.get("ShortNames") or {}).get("en-US") or (c.get("Names") or {}).get("en-US")
+        categories = {c["Id"]: localized(c.get("ShortNames")) or localized(c.get("Names"))
                       for c in items("resourceCategories", "ResourceCategories")}
         resources = {r["Id"]: r.get("Name") for r in items("resources", "Resources")}
         assignment = {a["ResourceId"]: a["CategoryId"] for a in items("resourceCategoryAssignments",
                                                                       "ResourceCategoryAssignments")}
-        products = {p["Id"]: (p.get("ShortNames") or {}).get("en-US") for p in items("products", "Products")}
-        ages = {a["Id"]: a for a in items("ageCategories", "AgeCategories")}
         meal_products = dict(ctx.options.get("meal_products") or cls.default_options["meal_products"])
+
+        def board(product: dict[str, Any]) -> str | None:
+            short = product.get("ShortNames")
+            for name in ([short.get(k) for k in LOCALES] + list(short.values())) if isinstance(short, dict) else []:
+                if name in meal_products:
+                    return meal_products[name]
+            plan = meal_plan_from_words(*((product.get("Names") or {}).values()))
+            return plan if plan in ("BB", "HB", "FB") else None
+
+        products = {p["Id"]: board(p) for p in items("products", "Products")}
+        ages = {a["Id"]: a for a in items("ageCategories", "AgeCategories")}
         net: dict[str, float] = defaultdict(float)
         gross: dict[str, float] = defaultdict(float)
         meals: dict[str, str] = {}
         for item in items("orderItems", "OrderItems"):
+            if not counts_toward_stay(item):
+                continue
             order = item.get("ServiceOrderId")
             amount = item.get("Amount") or {}
-            if item.get("Type") == "SpaceOrder":
+            if item.get("Type") in STAY_ITEMS:
                 net[order] += float(amount.get("NetValue") or 0)
                 gross[order] += float(amount.get("GrossValue") or 0)
             elif item.get("Type") == "ProductOrder":
                 product = ((item.get("Data") or {}).get("Product") or {}).get("ProductId")
-                plan = meal_products.get(products.get(product) or "")
+                plan = products.get(product)
                 if plan and MEAL_RANK[plan] > MEAL_RANK.get(meals.get(order, "RO"), 0):
                     meals[order] = plan
+
         def convert(r: dict[str, Any]) -> dict[str, Any]:
             state = r.get("State")
-            status = STATUS_FROM_MEWS.get(state, state)
+            if state in NOT_BOOKINGS:
+                raise NotABooking(f"mews {NOT_BOOKINGS[state]} {state}")
+            if state not in STATUS_FROM_MEWS:
+                raise ValueError(f"unknown Mews State {state!r}")
+            status = STATUS_FROM_MEWS[state]
             if state == "Canceled" and r.get("CancellationReason") == "NoShow":
                 status = "no_show"
             arrival = local_date(r.get("ScheduledStartUtc"), ctx.timezone)
             departure = local_date(r.get("ScheduledEndUtc"), ctx.timezone)
             counts = {"adults": 0, "children": 0, "babies": 0}
             for pc in r.get("PersonCounts") or []:
-                age = ages.get(pc.get("AgeCategoryId")) or {}
+                age = ages.get(pc.get("AgeCategoryId"))
+                if age is None or age.get("Classification") not in ("Adult", "Child"):
+                    raise ValueError(f"unknown Mews age category {pc.get('AgeCategoryId')!r} in PersonCounts")
                 if age.get("Classification") == "Adult":
                     counts["adults"] += int(pc.get("Count") or 0)
                 elif (age.get("MaximalAge") is not None) and int(age["MaximalAge"]) <= 2:

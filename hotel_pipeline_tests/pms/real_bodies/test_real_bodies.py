@@ -142,3 +142,128 @@ def test_newbook_quotes_are_skipped_and_dinner_bed_and_breakfast_is_half_board()
     row = rows(got)[0]
     assert (row["booked_on"], row["nights"], row["net_amount"], row["status"]) == (date(2024, 2, 1), 2, 310.0,
                                                                                    "confirmed")
+
+
+# -- Mews ------------------------------------------------------------------------------------------------------------
+MEWS_PAGES = {"reservations": ("reservations_getAll_2023-06-06_response.json", "Reservations"),
+              "orderItems": ("orderItems_getAll_response.json", "OrderItems"),
+              "customers": ("customers_getAll_response.json", "Customers"),
+              "products": ("products_getAll_response.json", "Products"),
+              "resources": ("resources_getAll_response.json", "Resources"),
+              "resourceCategories": ("resourceCategories_getAll_response.json", "ResourceCategories"),
+              "resourceCategoryAssignments": ("resourceCategoryAssignments_getAll_response.json",
+                                              "ResourceCategoryAssignments"),
+              "ageCategories": ("ageCategories_getAll_response.json", "AgeCategories")}
+PRAGUE = ExtractContext("mews", "H9", "Europe/Prague", "EUR")
+RESERVATION = "0f515589-99b4-423d-b83a-b237009f0509"
+UNKNOWN_AGE = "1f67644f-052d-4863-acdf-ae1600c60ca0"  # in the reservation example, not in the age categories one
+
+
+def mews_pages(**replace: Any) -> list[dict[str, Any]]:
+    """The documented example bodies as raw pages; ``replace`` swaps one label's list of items."""
+    out = []
+    for label, (file, key) in MEWS_PAGES.items():
+        page = body(f"mews/{file}")
+        if label in replace:
+            page = {**page, key: replace[label]}
+        out.append({"label": label, "body": page})
+    return out
+
+
+def mews_reservation(**changes: Any) -> dict[str, Any]:
+    return {**body("mews/reservations_getAll_2023-06-06_response.json")["Reservations"][0], **changes}
+
+
+def _known_people() -> list[dict[str, Any]]:
+    return [pc for pc in mews_reservation()["PersonCounts"] if pc["AgeCategoryId"] != UNKNOWN_AGE]
+
+
+def test_mews_documented_bodies_quarantine_an_unknown_age_category() -> None:
+    """The documented reservation counts 2 people of an age category the documented ageCategories answer does not
+    hold: they are not guessed to be children; the record is quarantined naming the category."""
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    got = MewsConnector.normalise(mews_pages(), PRAGUE)
+    assert got.reservations.height == 0
+    [reject] = got.rejects
+    assert RESERVATION in reject["reason"] and UNKNOWN_AGE in reject["reason"]
+
+
+def test_mews_documented_reservation_as_a_unified_row() -> None:
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    got = MewsConnector.normalise(mews_pages(reservations=[mews_reservation(PersonCounts=_known_people())]), PRAGUE)
+    assert rows(got) == [{
+        "external_id": RESERVATION, "status": "confirmed",
+        "booked_on": date(2023, 3, 23),  # CreatedUtc 16:00Z = 18:00 in Prague
+        "cancelled_on": None, "checked_out_on": None,
+        "arrival_date": date(2023, 4, 23), "departure_date": date(2023, 4, 25), "nights": 2,  # 16:00 -> 14:00 CEST
+        "room_type": None,  # RequestedResourceCategoryId 773d5e42... is not in the categories example
+        "room_number": "101",  # AssignedResourceId 20e00c32... = resource "101"
+        "adults": 2, "children": 0, "babies": 0,  # ab58c939... is the Adult category
+        "meal_plan": "RO",  # none of the example's order items belongs to this reservation
+        "is_dbb": False, "is_package": False, "net_amount": 0.0, "gross_amount": 0.0,
+        "currency": "EUR", "channel": "Connector"}]  # OriginDetails null -> Origin
+    assert got.guests["external_id"].to_list() == ["fadd5bb6-b428-45d5-94f8-fd0d89fece6d"]  # John Smith, tokenised
+
+
+def _nights(*changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The documented SpaceOrder item (93.46 net, 100 gross) as nights of the documented reservation."""
+    item = next(i for i in body("mews/orderItems_getAll_response.json")["OrderItems"] if i["Type"] == "SpaceOrder")
+    return [{**item, "Id": f"{item['Id'][:-2]}{n:02d}", "ServiceOrderId": RESERVATION, **c}
+            for n, c in enumerate(changes)]
+
+
+def test_mews_canceled_items_are_not_summed_and_night_rebates_are_applied() -> None:
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    three = _nights({}, {}, {})
+    rebate = {"Type": "NightRebate", "Amount": {**three[0]["Amount"], "NetValue": -93.46, "GrossValue": -100},
+              "Data": {"Discriminator": "Rebate", "Rebate": {"ProductId": None, "RebatedItemId": three[2]["Id"]}}}
+    cases = {
+        "one night canceled on its own": _nights({}, {}, {"AccountingState": "Canceled"}),
+        "one night rebated": three + _nights({}, {}, {}, rebate)[3:],
+    }
+    reservation = [mews_reservation(PersonCounts=_known_people())]
+    for why, items in cases.items():
+        got = MewsConnector.normalise(mews_pages(reservations=reservation, orderItems=items), PRAGUE)
+        assert (got.reservations["net_amount"][0], got.reservations["gross_amount"][0]) == (186.92, 200.0), why
+    # a cancelled reservation keeps what it was worth: its items were canceled *with* it
+    cancelled = [mews_reservation(PersonCounts=_known_people(), State="Canceled", CancelledUtc="2023-04-01T10:00:00Z",
+                                  CancellationReason="BookedElsewhere")]
+    with_it = _nights(*[{"AccountingState": "Canceled", "Options": {"CanceledWithReservation": True}}] * 2)
+    got = MewsConnector.normalise(mews_pages(reservations=cancelled, orderItems=with_it), PRAGUE)
+    assert rows(got)[0]["status"] == "cancelled" and rows(got)[0]["net_amount"] == 186.92
+    assert rows(got)[0]["cancelled_on"] == date(2023, 4, 1)
+
+
+def test_mews_names_in_any_locale_inquiries_and_waitlists() -> None:
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    products = [{**p, "Names": {"en-GB": "Breakfast"}, "ShortNames": {"en-GB": "BFST"}}
+                for p in body("mews/products_getAll_response.json")["Products"]]
+    board = {**_nights({})[0], "Id": "b0a7d000-0000-0000-0000-000000000001", "Type": "ProductOrder",
+             "Data": {"Discriminator": "Product", "Product": {"ProductId": products[0]["Id"]}}}
+    people = _known_people()
+    reservations = [mews_reservation(PersonCounts=people),
+                    mews_reservation(Id="inq", State="Inquired", PersonCounts=people),
+                    mews_reservation(Id="wait", State="Requested", PersonCounts=people),
+                    mews_reservation(Id="odd", State="Teleported", PersonCounts=people)]
+    got = MewsConnector.normalise(mews_pages(reservations=reservations, products=products, orderItems=[board]),
+                                  PRAGUE)
+    assert got.reservations["external_id"].to_list() == [RESERVATION]
+    assert got.reservations["meal_plan"].to_list() == ["BB"]  # en-GB "BFST", not only en-US
+    assert got.skipped == {"mews inquiry Inquired": 1, "mews waitlist Requested": 1}
+    assert len(got.rejects) == 1 and "'Teleported'" in got.rejects[0]["reason"]
+
+
+@pytest.mark.parametrize(("zone", "booked_on", "arrival"), [
+    ("Pacific/Auckland", date(2023, 3, 24), date(2023, 4, 24)),  # 16:00Z = 05:00 next day (NZDT); 14:00Z = 02:00
+    ("Pacific/Honolulu", date(2023, 3, 23), date(2023, 4, 23)),  # 06:00 / 04:00 the same day
+])
+def test_mews_utc_instants_become_the_hotels_dates(zone: str, booked_on: date, arrival: date) -> None:
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    ctx = ExtractContext("mews", "H9", zone, "NZD")
+    got = MewsConnector.normalise(mews_pages(reservations=[mews_reservation(PersonCounts=_known_people())]), ctx)
+    assert (rows(got)[0]["booked_on"], rows(got)[0]["arrival_date"]) == (booked_on, arrival)

@@ -4,7 +4,13 @@ Every call is a POST with ``ClientToken``, ``AccessToken`` and ``Client`` in the
 amount and no guest name: amounts are order items (one ``SpaceOrder`` item per night, ``Amount {Currency, NetValue,
 GrossValue}``), names are customers, meal plans are product order items of board products (BFST, HB, FB, BRD-TBC).
 Traps reproduced: ``UpdatedUtc`` intervals longer than 3 months answer 400; a query matching more than
-``heavy_query_limit`` reservations answers 408 (shrink the interval and retry); 200 requests per AccessToken per 30 s.
+``heavy_query_limit`` reservations answers 408 (shrink the interval and retry); 200 requests per AccessToken per 30 s;
+a request missing what the operation's page marks required (``Limitation``; ``Extent`` for customers and resources;
+``ServiceIds`` for resource categories and products; ``ResourceCategoryIds`` for assignments; a filter for order items
+and customers) answers 400 with Mews' error body. The order items of a cancelled booking are ``Canceled`` *with the
+reservation*; some stays also carry a night re-priced (the old item ``Canceled`` on its own) or a night rebated
+(a ``NightRebate`` item taking back an extra charge), so only a reading of the documented accounting rules gives the
+stay's amount. Names are served in ``en-GB`` (the property's language), not ``en-US``.
 Ids are deterministic UUIDs (uuid5) of the booking, so every run serves the same ids.
 """
 
@@ -42,6 +48,7 @@ BOARD_PRODUCTS = {"BB": ("BFST", "Breakfast"), "HB": ("HB", "Half board"), "FB":
                   "unknown": ("BRD-TBC", "Board to be confirmed")}
 AGE_CATEGORIES = {"adults": ("Adult", 18, None), "children": ("Child", 3, 17), "babies": ("Child", 0, 2)}
 VAT = 0.06
+LOCALE = "en-GB"
 
 
 def mews_id(kind: str, hotel_id: str, key: object) -> str:
@@ -155,6 +162,7 @@ class MewsHandler(VendorHandler):
 
     # -- operations --------------------------------------------------------------------------------------------
     def reservations(self, hotel_id: str, body: dict) -> dict:
+        self._require(body)
         state = self._state(hotel_id)
         ids = self._ids_filter(body, "ReservationIds")
         if ids is not None:
@@ -220,10 +228,21 @@ class MewsHandler(VendorHandler):
             "PersonCounts": person_counts,
         }
 
+    @staticmethod
+    def _require(body: dict, *names: str) -> None:
+        """400 unless every documented-required field is present (Limitation is checked by ``_page``)."""
+        missing = [n for n in names if body.get(n) in (None, [], {})]
+        if missing:
+            raise SandboxError(400, f"Missing required parameter(s): {', '.join(missing)}.")
+        if "Limitation" not in body:
+            raise SandboxError(400, "Missing required parameter(s): Limitation.")
+
     def order_items(self, hotel_id: str, body: dict) -> dict:
         ids = self._ids_filter(body, "ServiceOrderIds")
-        if not ids:
-            raise SandboxError(400, "ServiceOrderIds must be specified.")
+        self._require(body)
+        if not ids:  # "At least one of OrderItemIds, ServiceOrderIds, ServiceIds, ... must be specified"
+            raise SandboxError(400, "At least one of the OrderItemIds, ServiceOrderIds, ServiceIds, BillIds, "
+                                    "CreatedUtc, UpdatedUtc, ClosedUtc filters must be specified.")
         key = (hotel_id, self.world.now, tuple(ids))
         cache = self.__dict__.setdefault("_item_cache", {})
         if key not in cache:
@@ -238,21 +257,35 @@ class MewsHandler(VendorHandler):
         items: list[dict] = []
         for r in state.iter_rows(named=True):
             accounting = "Canceled" if r["status"] in ("cancelled", "no_show") else "Open"
+            with_reservation = accounting == "Canceled"
             for n in range(r["nights"]):
                 net = r["adr"]
+                consumed = _iso_local(r["arrival_date"] + timedelta(days=n), 12, tz)
                 items.append(self._item(hotel_id, r, f"night{n}", "SpaceOrder", net, round(net * (1 + VAT), 2),
-                                        _iso_local(r["arrival_date"] + timedelta(days=n), 12, tz), accounting, None))
+                                        consumed, accounting, None, with_reservation))
+                if n == 0 and r["booking_ref"] % 7 == 0:  # the night was re-priced: its first item canceled alone
+                    items.append(self._item(hotel_id, r, "night0-old", "SpaceOrder", net + 10.0,
+                                            round((net + 10.0) * (1 + VAT), 2), consumed, "Canceled", None, False))
+                if n == 1 and r["booking_ref"] % 11 == 0:  # an extra charge on the night, rebated
+                    extra = self._item(hotel_id, r, "night1-extra", "SpaceOrder", 20.0, round(20.0 * (1 + VAT), 2),
+                                       consumed, accounting, None, with_reservation)
+                    items.append(extra)
+                    items.append(self._item(hotel_id, r, "night1-rebate", "NightRebate", -20.0,
+                                            -round(20.0 * (1 + VAT), 2), consumed, accounting,
+                                            {"Discriminator": "Rebate", "Rebate": {
+                                                "ProductId": None, "RebatedItemId": extra["Id"]}}, with_reservation))
             board = BOARD_PRODUCTS.get(r["meal_plan"])
             # a board product is posted once per night, consumed on that night (a 0-night booking still gets one)
             for n in range(max(r["nights"], 1)) if board else ():
                 items.append(self._item(hotel_id, r, "board" if n == 0 else f"board{n}", "ProductOrder", 0.0, 0.0,
                                         _iso_local(r["arrival_date"] + timedelta(days=n), 12, tz), accounting,
                                         {"Discriminator": "Product",
-                                         "Product": {"ProductId": mews_id("product", hotel_id, board[0])}}))
+                                         "Product": {"ProductId": mews_id("product", hotel_id, board[0])}},
+                                        accounting == "Canceled"))
         return items
 
     def _item(self, hotel_id: str, r: dict, key: str, kind: str, net: float, gross: float, consumed: str,
-              accounting: str, data: dict | None) -> dict:
+              accounting: str, data: dict | None, with_reservation: bool = False) -> dict:
         amount = {"Currency": r["currency"], "NetValue": net, "GrossValue": gross,
                   "TaxValues": [{"Code": "PT-2016-R", "Value": round(gross - net, 2)}]}
         item = {
@@ -264,6 +297,7 @@ class MewsHandler(VendorHandler):
             "Amount": amount,
             "ConsumedUtc": consumed,
             "AccountingState": accounting,
+            "Options": {"CanceledWithReservation": with_reservation},
         }
         if data:
             item["Data"] = data
@@ -271,6 +305,7 @@ class MewsHandler(VendorHandler):
 
     def customers(self, hotel_id: str, body: dict) -> dict:
         ids = self._ids_filter(body, "CustomerIds")
+        self._require(body, "Extent")
         if not ids:
             raise SandboxError(400, "CustomerIds must be specified.")
         state = self._state(hotel_id).filter(pl.col("customer_id").is_in(ids))
@@ -285,6 +320,7 @@ class MewsHandler(VendorHandler):
         return {"Customers": page, "Cursor": cursor}
 
     def resources(self, hotel_id: str, body: dict) -> dict:
+        self._require(body, "Extent")
         items = [{"Id": mews_id("resource", hotel_id, room), "IsActive": True, "Name": room, "State": "Clean",
                   "Data": {"Discriminator": "Space", "Value": {"FloorNumber": room[1:2]}}}
                  for room in self.world.rooms(hotel_id)["room_number"].to_list()]
@@ -292,13 +328,15 @@ class MewsHandler(VendorHandler):
         return {"Resources": page, "Cursor": cursor}
 
     def resource_categories(self, hotel_id: str, body: dict) -> dict:
+        self._require(body, "ServiceIds")
         items = [{"Id": mews_id("category", hotel_id, t), "ServiceId": mews_id("service", hotel_id, "accommodation"),
-                  "IsActive": True, "Type": "Room", "Names": {"en-US": f"Room type {t}"}, "ShortNames": {"en-US": t}}
+                  "IsActive": True, "Type": "Room", "Names": {LOCALE: f"Room type {t}"}, "ShortNames": {LOCALE: t}}
                  for t in self.world.room_types(hotel_id)]
         page, cursor = self._page(sorted(items, key=lambda i: i["Id"]), body)
         return {"ResourceCategories": page, "Cursor": cursor}
 
     def resource_category_assignments(self, hotel_id: str, body: dict) -> dict:
+        self._require(body, "ResourceCategoryIds")
         items = [{"Id": mews_id("assignment", hotel_id, room), "IsActive": True,
                   "ResourceId": mews_id("resource", hotel_id, room), "CategoryId": mews_id("category", hotel_id, t)}
                  for room, t in self.world.rooms(hotel_id).iter_rows()]
@@ -306,8 +344,9 @@ class MewsHandler(VendorHandler):
         return {"ResourceCategoryAssignments": page, "Cursor": cursor}
 
     def products(self, hotel_id: str, body: dict) -> dict:
+        self._require(body, "ServiceIds")
         items = [{"Id": mews_id("product", hotel_id, short), "ServiceId": mews_id("service", hotel_id, "accommodation"),
-                  "IsActive": True, "Names": {"en-US": name}, "ShortNames": {"en-US": short},
+                  "IsActive": True, "Names": {LOCALE: name}, "ShortNames": {LOCALE: short},
                   "Classifications": {"Food": short != "BRD-TBC", "Beverage": False, "Wellness": False,
                                       "CityTax": False},
                   "ExternalIdentifier": f"PROD-{short}"}
@@ -323,8 +362,9 @@ class MewsHandler(VendorHandler):
         return get_pricing(categories, self.world.currencies[hotel_id], body)
 
     def age_categories(self, hotel_id: str, body: dict) -> dict:
+        self._require(body)
         items = [{"Id": mews_id("age", hotel_id, f"{column}{lo}"), "ServiceId": mews_id("service", hotel_id, "accommodation"),
-                  "MinimalAge": lo, "MaximalAge": hi, "Names": {"en-US": column.title()}, "Classification": cls,
+                  "MinimalAge": lo, "MaximalAge": hi, "Names": {LOCALE: column.title()}, "Classification": cls,
                   "IsActive": True}
                  for column, (cls, lo, hi) in AGE_CATEGORIES.items()]
         page, cursor = self._page(sorted(items, key=lambda i: i["Id"]), body)
