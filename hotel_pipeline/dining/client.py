@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +41,64 @@ class PollAttempt:
     body: bytes | None = None
 
 
+#: A seating this many hours past midnight, listed without a ``shift.day``, still belongs to the day's service.
+LATE_SERVICE_HOURS = 6
+
+
+def token_template(config: dict[str, Any]) -> str:
+    """The template segment of ``config.token`` (``rgs://resy/{venue}/{template}/{service}/...``): with the time and
+    seating it tells two real slots apart. A token of another shape is its own template; no token, ``config.id``."""
+    token = str(config.get("token") or "")
+    if token.startswith("rgs://"):
+        parts = token.removeprefix("rgs://").split("/")
+        return parts[2] if len(parts) > 2 else ""
+    return token or str(config.get("id") or "")
+
+
+def service_time(start: str, day: date, shift: Any = None) -> str:
+    """The slot's ``HH:MM`` on the service day ``day``; a seating past midnight that belongs to ``day``'s service
+    (its ``shift.day`` is ``day``, or it starts before 06:00 the next morning) is ``24:MM``-style (00:30 -> 24:30).
+    Anything else outside the day is ``InvalidBody``."""
+    if len(start) < 16:
+        raise InvalidBody(f"slot without a start: {start!r}")
+    hhmm = start[11:16]
+    if start[:10] == day.isoformat():
+        return hhmm
+    shift_day = str((shift or {}).get("day") or "") if isinstance(shift, dict) else ""
+    next_day = (day + timedelta(days=1)).isoformat()
+    if start[:10] == next_day and (shift_day == day.isoformat()
+                                   or (not shift_day and int(hhmm[:2]) < LATE_SERVICE_HOURS)):
+        return f"{24 + int(hhmm[:2]):02d}:{hhmm[3:]}"
+    raise InvalidBody(f"slot outside the requested day's service: {start!r}")
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What one poll round costs at the credential's budget, and whether it fits the poll interval."""
+
+    requests: int
+    seconds: float
+    interval_s: float
+
+    @property
+    def fits(self) -> bool:
+        return self.seconds <= self.interval_s
+
+    def describe(self) -> str:
+        if self.fits:
+            return (f"{self.requests} requests per round take {self.seconds:.0f} s at the budget, within the "
+                    f"{self.interval_s:.0f} s poll interval")
+        return (f"{self.requests} requests per round take {self.seconds:.0f} s at the budget: longer than the "
+                f"{self.interval_s:.0f} s poll interval, so a round starts every {self.seconds:.0f} s")
+
+
+def round_plan(requests: int, min_request_interval_s: float, poll_interval_s: float) -> RoundPlan:
+    """A round of ``requests`` calls at one request per ``min_request_interval_s`` (default budget: Resy's polite
+    one per 2 s per credential) against the poll interval. Why: a plan that does not fit must say how long a round
+    really takes, not silently poll less often than configured."""
+    return RoundPlan(requests, requests * min_request_interval_s, poll_interval_s)
+
+
 def parse_find_body(body: bytes | dict, venue_id: int, day: date, party_size: int) -> list[dict[str, Any]]:
     """The open slots of one ``/4/find`` answer, or ``InvalidBody`` if the answer is not an observation."""
     if isinstance(body, bytes | str):
@@ -67,8 +125,7 @@ def parse_find_body(body: bytes | dict, venue_id: int, day: date, party_size: in
     for slot in entry.get("slots") or []:
         start = (slot.get("date") or {}).get("start") or ""
         config = slot.get("config") or {}
-        if len(start) < 16 or start[:10] != day.isoformat():
-            raise InvalidBody(f"slot outside the requested day: {start!r}")
+        slot_time = service_time(start, day, slot.get("shift"))
         rows.append({
             "provider": PROVIDER,
             "venue_id": str(venue_id),
@@ -79,8 +136,9 @@ def parse_find_body(body: bytes | dict, venue_id: int, day: date, party_size: in
             "seating": config.get("type") or "unknown",
             "party_size": party_size,
             "slot_date": day,
-            "slot_time": start[11:16],
-            "time_bucket": time_bucket(start[11:16]),
+            "slot_time": slot_time,
+            "time_bucket": time_bucket(slot_time),
+            "template": token_template(config),
             "token": config.get("token"),
         })
     return rows

@@ -20,8 +20,9 @@ _SLOT_COLS = [
     ("venue_id", "VARCHAR", "the platform's venue id"),
     ("party_size", "INTEGER", "party size of the query (tables for 2 and 4 are separate inventory)"),
     ("slot_date", "DATE", "venue-local date of the seating"),
-    ("slot_time", "VARCHAR", "venue-local seating time HH:MM"),
+    ("slot_time", "VARCHAR", "venue-local seating time HH:MM of the service day (24:30 = 00:30 after midnight)"),
     ("seating", "VARCHAR", "seating area (config.type): Dining Room, Bar"),
+    ("template", "VARCHAR", "template segment of config.token: two configurations at one time and seating are two slots"),
 ]
 _ATTR_COLS = [
     ("venue_name", "VARCHAR", "venue name"),
@@ -33,7 +34,8 @@ _ATTR_COLS = [
 
 SLOT_EVENTS = spec(
     "slot_events",
-    [("event_id", "VARCHAR", "provider|venue|party|date|time|seating|event_type|observed_at: the unique key as text"),
+    [("event_id", "VARCHAR",
+      "provider|venue|party|date|time|seating|template|event_type|observed_at: the unique key as text"),
      *_SLOT_COLS, *_ATTR_COLS,
      ("event_type", "VARCHAR", "BASELINE_AVAILABLE, NEW_DROP or CLOSED"),
      ("lifecycle", "VARCHAR", "baseline (open since the day's first successful poll) or drop (a re-opening)"),
@@ -49,7 +51,7 @@ SLOT_EVENTS = spec(
      ("processed_at", "TIMESTAMP", "when the pipeline stored the event (clock, UTC)")],
     primary_key=("event_id",),
     doc="One row per slot transition; append-only and idempotent.",
-    grain="(provider, venue_id, party_size, slot_date, slot_time, seating, event_type, observed_at)",
+    grain="(provider, venue_id, party_size, slot_date, slot_time, seating, template, event_type, observed_at)",
     not_null=("provider", "venue_id", "party_size", "slot_date", "slot_time", "seating", "event_type", "observed_at"),
 )
 POLL_STATE = spec(
@@ -74,7 +76,7 @@ SLOT_STATE = spec(
      ("status", "VARCHAR", "open, closed or expired (seating time passed while open)"),
      ("closed_at", "TIMESTAMP", "poll that found it gone"),
      ("slot_start_at", "TIMESTAMP", "UTC instant of the seating")],
-    primary_key=("provider", "venue_id", "party_size", "slot_date", "slot_time", "seating"),
+    primary_key=("provider", "venue_id", "party_size", "slot_date", "slot_time", "seating", "template"),
     doc="Per slot: its latest lifecycle, so a restart continues where the last batch stopped.",
 )
 POLL_LOG = spec(
@@ -101,6 +103,7 @@ class Applied:
 def ensure_dining_tables(tx: Tx) -> None:
     for s in ALL_TABLES:
         tx.ensure_table(s)
+        tx.add_missing_columns(s)  # tables from before the slot template was part of a slot's identity
 
 
 def load_state(tx: Tx) -> tuple[pl.DataFrame, pl.DataFrame]:

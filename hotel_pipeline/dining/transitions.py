@@ -28,13 +28,15 @@ from datetime import datetime, timedelta
 import polars as pl
 
 KEY = ["provider", "venue_id", "party_size", "slot_date"]
-SLOT = [*KEY, "slot_time", "seating"]
+#: A slot's identity. ``template`` is the config token's template segment: a venue can list two real slots at one
+#: time and seating (two table configurations), and they are two slots, each with its own lifecycle.
+SLOT = [*KEY, "slot_time", "seating", "template"]
 ATTRS = ["venue_name", "neighborhood", "price_range", "time_zone", "time_bucket"]
 
 ATTEMPT_SCHEMA = {"provider": pl.String, "venue_id": pl.String, "party_size": pl.Int64, "slot_date": pl.Date,
                   "polled_at": pl.Datetime("us"), "ok": pl.Boolean}
 OBS_SCHEMA = {"provider": pl.String, "venue_id": pl.String, "party_size": pl.Int64, "slot_date": pl.Date,
-              "polled_at": pl.Datetime("us"), "slot_time": pl.String, "seating": pl.String,
+              "polled_at": pl.Datetime("us"), "slot_time": pl.String, "seating": pl.String, "template": pl.String,
               "venue_name": pl.String, "neighborhood": pl.String, "price_range": pl.Int64, "time_zone": pl.String,
               "time_bucket": pl.String}
 KEY_STATE_SCHEMA = {"provider": pl.String, "venue_id": pl.String, "party_size": pl.Int64, "slot_date": pl.Date,
@@ -69,16 +71,28 @@ def local_columns(frame: pl.DataFrame, ts: str, tz_col: str, date_out: str, hour
 
 
 def slot_start_utc(frame: pl.DataFrame) -> pl.DataFrame:
-    """``slot_start_at``: the seating's local date and time in its venue's zone, as naive UTC."""
+    """``slot_start_at``: the seating's local date and time in its venue's zone, as naive UTC (``slot_time`` 24:30 is
+    00:30 the next morning: the slot belongs to ``slot_date``'s service)."""
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Datetime("us")).alias("slot_start_at"))
     parts = []
+    hours = pl.col("slot_time").str.slice(0, 2).cast(pl.Int64)
+    minutes = pl.col("slot_time").str.slice(3, 2).cast(pl.Int64)
     for tz, part in frame.with_row_index("_ord").partition_by("time_zone", as_dict=True).items():
-        local = pl.col("slot_date").dt.combine(pl.col("slot_time").str.to_time("%H:%M"))
+        # "HH:MM" of the service day; 24:00 and later are past midnight (a 00:30 seating of the day before's service)
+        local = (pl.col("slot_date").cast(pl.Datetime("us"))
+                 + pl.duration(hours=hours, minutes=minutes))
         parts.append(part.with_columns(local.dt.replace_time_zone(tz[0], ambiguous="earliest", non_existent="null")
                                        .dt.convert_time_zone("UTC").dt.replace_time_zone(None)
                                        .cast(pl.Datetime("us")).alias("slot_start_at")))
     return pl.concat(parts).sort("_ord").drop("_ord")
+
+
+def _with_template(frame: pl.DataFrame) -> pl.DataFrame:
+    """Frames from before slot identity held the template (or without a token) get the empty template."""
+    if "template" not in frame.columns:
+        return frame.with_columns(pl.lit("").alias("template"))
+    return frame.with_columns(pl.col("template").fill_null(""))
 
 
 @dataclass
@@ -101,9 +115,10 @@ def advance(attempts: pl.DataFrame, observations: pl.DataFrame, key_state: pl.Da
             slot_state: pl.DataFrame | None = None, *, prune_before: datetime | None = None) -> Advance:
     """Turn one batch of poll attempts into events; pure (no I/O), so it can be tested on hand-built sequences."""
     key_state = empty(KEY_STATE_SCHEMA) if key_state is None else key_state.select(list(KEY_STATE_SCHEMA)).cast(KEY_STATE_SCHEMA)
-    slot_state = empty(SLOT_STATE_SCHEMA) if slot_state is None else slot_state.select(list(SLOT_STATE_SCHEMA)).cast(SLOT_STATE_SCHEMA)
+    slot_state = empty(SLOT_STATE_SCHEMA) if slot_state is None else \
+        _with_template(slot_state).select(list(SLOT_STATE_SCHEMA)).cast(SLOT_STATE_SCHEMA)
     attempts = attempts.select(list(ATTEMPT_SCHEMA)).cast(ATTEMPT_SCHEMA)
-    observations = observations.select(list(OBS_SCHEMA)).cast(OBS_SCHEMA)
+    observations = _with_template(observations).select(list(OBS_SCHEMA)).cast(OBS_SCHEMA)
 
     # 1. Replays and late arrivals: anything at or before the day's last processed attempt is ignored.
     attempts = (attempts.sort("ok", descending=True).unique([*KEY, "polled_at"], keep="first")
@@ -191,7 +206,7 @@ def advance(attempts: pl.DataFrame, observations: pl.DataFrame, key_state: pl.Da
     events = events.with_columns(
         pl.concat_str([pl.col("provider"), pl.col("venue_id"), pl.col("party_size").cast(pl.String),
                        pl.col("slot_date").cast(pl.String), pl.col("slot_time"), pl.col("seating"),
-                       pl.col("event_type"), pl.col("observed_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")],
+                       pl.col("template"), pl.col("event_type"), pl.col("observed_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")],
                       separator="|").alias("event_id"),
     ).select(list(EVENT_SCHEMA)).cast(EVENT_SCHEMA).sort("observed_at", *SLOT, "event_type")
     for et in ("BASELINE_AVAILABLE", "NEW_DROP", "CLOSED"):
@@ -239,4 +254,4 @@ def attempts_frame(rows: list[dict]) -> pl.DataFrame:
 def observations_frame(rows: list[dict]) -> pl.DataFrame:
     if not rows:
         return empty(OBS_SCHEMA)
-    return pl.DataFrame(rows, infer_schema_length=None).select(list(OBS_SCHEMA)).cast(OBS_SCHEMA)
+    return _with_template(pl.DataFrame(rows, infer_schema_length=None)).select(list(OBS_SCHEMA)).cast(OBS_SCHEMA)

@@ -31,9 +31,14 @@ LOGIN_EMAIL = "poller@example.com"
 LOGIN_PASSWORD = "sandbox-password"  # noqa: S105 - sandbox credential
 
 
+#: The template segment of the sandbox's config tokens (one table configuration per seating).
+SLOT_TEMPLATE = "1"
+
+
 def slot_token(venue_id: int, day: date, slot_time: str, party_size: int, seating: str) -> str:
     """Resy's ``config.token`` shape: stable for one bookable slot."""
-    return f"rgs://resy/{venue_id}/1/1/{day.isoformat()}/{day.isoformat()}/{slot_time}:00/{party_size}/{seating}"
+    return (f"rgs://resy/{venue_id}/{SLOT_TEMPLATE}/1/{day.isoformat()}/{day.isoformat()}/{slot_time}:00/"
+            f"{party_size}/{seating}")
 
 
 def venue_object(v: dict) -> dict:

@@ -20,6 +20,7 @@ from hotel_pipeline.dining.client import ResyClient
 from hotel_pipeline.dining.poll import poll_round
 from hotel_pipeline.dining.transitions import ATTEMPT_SCHEMA, OBS_SCHEMA
 from hotel_pipeline.workshop.dining.market import PROVIDER, Market
+from hotel_pipeline.workshop.dining.sandbox import SLOT_TEMPLATE
 
 US = 1_000_000
 
@@ -77,7 +78,7 @@ def simulated_polls(market: Market, start: datetime, interval_s: float, rounds: 
             .with_columns(pl.from_epoch(pl.col("k") * d_us + t0, time_unit="us").alias("polled_at"))
             .with_columns(pl.col("venue_id").cast(pl.String))
             .join(venues, on="venue_id", how="left")
-            .with_columns(pl.lit(PROVIDER).alias("provider")))
+            .with_columns(pl.lit(PROVIDER).alias("provider"), pl.lit(SLOT_TEMPLATE).alias("template")))
     obs = (seen.join(attempts.filter(pl.col("ok")).select("venue_id", "party_size", "slot_date", "polled_at"),
                      on=["venue_id", "party_size", "slot_date", "polled_at"], how="semi")
            .select(list(OBS_SCHEMA)).cast(OBS_SCHEMA))

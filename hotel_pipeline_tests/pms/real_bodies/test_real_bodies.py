@@ -267,3 +267,26 @@ def test_mews_utc_instants_become_the_hotels_dates(zone: str, booked_on: date, a
     ctx = ExtractContext("mews", "H9", zone, "NZD")
     got = MewsConnector.normalise(mews_pages(reservations=[mews_reservation(PersonCounts=_known_people())]), ctx)
     assert (rows(got)[0]["booked_on"], rows(got)[0]["arrival_date"]) == (booked_on, arrival)
+
+
+# -- multi-room bookings: Mews and RMS model them as a group of one-room reservations --------------------------------
+def test_mews_three_room_group_is_three_reservations_with_their_own_amounts() -> None:
+    """Mews: a booking of three rooms is a reservation group (``GroupId``) of three Reservations, one per room, each
+    with its own order items: three unified rows, keyed by the reservation ids, each with its own amount."""
+    from hotel_pipeline.sources.pms.mews import MewsConnector
+
+    ids = [f"{RESERVATION[:-1]}{n}" for n in (1, 2, 3)]
+    group = [mews_reservation(Id=rid, PersonCounts=_known_people()) for rid in ids]
+    items = [{**item, "ServiceOrderId": rid} for rid, item in zip(ids, _nights({}, {}, {}), strict=True)]
+    items += [{**items[2], "Id": items[2]["Id"][:-2] + "99"}]  # the third room has two nights' items
+    got = MewsConnector.normalise(mews_pages(reservations=group, orderItems=items), PRAGUE)
+    assert dict(got.reservations.select("external_id", "net_amount").rows()) == {
+        ids[0]: 93.46, ids[1]: 93.46, ids[2]: 186.92}
+
+
+def test_rms_three_room_group_is_three_reservations() -> None:
+    base = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2016-08-28 13:26:00"}
+    group = [{**base, "id": 3681 + n, "areaName": f"Room {7 + n}"} for n in range(3)]  # same groupReservationId
+    got = RmsConnector.normalise([{"label": "reservations", "body": group}], SYDNEY)
+    assert got.reservations.select("external_id", "room_number").rows() == [
+        ("3681", "Room 7"), ("3682", "Room 8"), ("3683", "Room 9")]
