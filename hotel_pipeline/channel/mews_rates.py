@@ -63,11 +63,16 @@ def fetch_pricing(hotel: Hotel, channel: HotelChannel, start: date) -> pl.DataFr
     base = str(source.option("base_url")).rstrip("/") + API
     rows = []
     with httpx.Client(timeout=30) as http:
+        # resourceCategories/getAll requires ServiceIds (Mews resourcecategories.md): the bookable services
+        services = _post(http, base + "services/getAll", {**auth, "Limitation": {"Count": 1000}})
+        service_ids = [v["Id"] for v in services.get("Services") or []
+                       if (v.get("Data") or {}).get("Discriminator") == "Bookable"]
         categories: dict[str, str] = {}
         cursor = None
         while True:
             limitation = {"Count": 1000, **({"Cursor": cursor} if cursor else {})}
-            data = _post(http, base + "resourceCategories/getAll", {**auth, "Limitation": limitation})
+            data = _post(http, base + "resourceCategories/getAll", {**auth, "ServiceIds": service_ids,
+                                                                   "Limitation": limitation})
             for c in data.get("ResourceCategories") or []:
                 categories[c["Id"]] = next(iter((c.get("ShortNames") or {}).values()), None)
             cursor = data.get("Cursor")

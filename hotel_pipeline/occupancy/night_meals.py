@@ -23,7 +23,7 @@ import polars as pl
 
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.sources.pms.base import local_date, pages_with
-from hotel_pipeline.sources.pms.mews import MEAL_RANK, MewsConnector
+from hotel_pipeline.sources.pms.mews import MEAL_RANK, MewsConnector, board_plan
 from hotel_pipeline.sources.pms.newbook import meal_plan_from
 from hotel_pipeline.sources.pms.raw import iter_raw
 
@@ -86,14 +86,14 @@ def mews_nights(pages: list[dict[str, Any]], ctx: dict[str, Any]) -> tuple[set[s
     products = {}
     for page in pages_with(pages, "products"):
         for p in (page.get("body") or {}).get("Products") or []:
-            products[p["Id"]] = (p.get("ShortNames") or {}).get("en-US")
+            products[p["Id"]] = board_plan(p, meal_products)  # any locale, as the connector reads it
     boards: dict[str, dict[date, str]] = defaultdict(dict)
     for page in pages_with(pages, "orderItems"):
         for item in (page.get("body") or {}).get("OrderItems") or []:
             if item.get("Type") != "ProductOrder" or item.get("AccountingState") == "Canceled":
                 continue
             product = ((item.get("Data") or {}).get("Product") or {}).get("ProductId")
-            plan = meal_products.get(products.get(product) or "")
+            plan = products.get(product)
             night = local_date(item.get("ConsumedUtc"), tz)
             order = item.get("ServiceOrderId")
             if plan and night and MEAL_RANK[plan] > MEAL_RANK.get(boards[order].get(night, "RO"), 0):

@@ -76,6 +76,18 @@ def localized(texts: Any) -> str | None:
     return next((str(v) for v in texts.values() if v), None)
 
 
+def board_plan(product: dict[str, Any], meal_products: dict[str, str]) -> str | None:
+    """The meal plan a Mews product stands for (None: not a board product): its ShortName in any locale through
+    ``meal_products``, else the words of its names (``meal_plan_from_words``) when they name a board."""
+    short = product.get("ShortNames")
+    for name in ([short.get(k) for k in LOCALES] + list(short.values())) if isinstance(short, dict) else []:
+        if name in meal_products:
+            return meal_products[name]
+    names = product.get("Names")
+    plan = meal_plan_from_words(*(names.values() if isinstance(names, dict) else ()))
+    return plan if plan in ("BB", "HB", "FB") else None
+
+
 def counts_toward_stay(item: dict[str, Any]) -> bool:
     """Whether an order item is part of the stay's amount (see the module doc)."""
     if item.get("AccountingState") == "Canceled":
@@ -188,15 +200,7 @@ class MewsConnector(PmsConnector):
                                                                       "ResourceCategoryAssignments")}
         meal_products = dict(ctx.options.get("meal_products") or cls.default_options["meal_products"])
 
-        def board(product: dict[str, Any]) -> str | None:
-            short = product.get("ShortNames")
-            for name in ([short.get(k) for k in LOCALES] + list(short.values())) if isinstance(short, dict) else []:
-                if name in meal_products:
-                    return meal_products[name]
-            plan = meal_plan_from_words(*((product.get("Names") or {}).values()))
-            return plan if plan in ("BB", "HB", "FB") else None
-
-        products = {p["Id"]: board(p) for p in items("products", "Products")}
+        products = {p["Id"]: board_plan(p, meal_products) for p in items("products", "Products")}
         ages = {a["Id"]: a for a in items("ageCategories", "AgeCategories")}
         net: dict[str, float] = defaultdict(float)
         gross: dict[str, float] = defaultdict(float)

@@ -112,6 +112,7 @@ class MewsHandler(VendorHandler):
             "resourceCategoryAssignments/getAll": self.resource_category_assignments,
             "products/getAll": self.products,
             "ageCategories/getAll": self.age_categories,
+            "services/getAll": self.services,
             "rates/getPricing": self.rates_pricing,
         }
         if op not in ops:
@@ -360,6 +361,15 @@ class MewsHandler(VendorHandler):
 
         categories = [mews_id("category", hotel_id, t) for t in self.world.room_types(hotel_id)]
         return get_pricing(categories, self.world.currencies[hotel_id], body)
+
+    def services(self, hotel_id: str, body: dict) -> dict:
+        """``services/getAll`` (services.md): the property's one bookable service, accommodation."""
+        self._require(body)
+        items = [{"Id": mews_id("service", hotel_id, "accommodation"), "EnterpriseId": mews_id("enterprise", hotel_id, 1),
+                  "IsActive": True, "Name": "Accommodation", "Names": {LOCALE: "Accommodation"},
+                  "Data": {"Discriminator": "Bookable", "Value": {}}}]
+        page, cursor = self._page(items, body)
+        return {"Services": page, "Cursor": cursor}
 
     def age_categories(self, hotel_id: str, body: dict) -> dict:
         self._require(body)
