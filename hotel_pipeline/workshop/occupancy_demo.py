@@ -35,7 +35,8 @@ KEY_ENV = "HOTEL_RESOS_API_KEY_DEMO"
 
 def _run(defs: dg.Definitions, names: list[str], warehouse: Warehouse, clock: Clock,
          instance: dg.DagsterInstance) -> None:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) and a.key.to_user_string() in names]
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
+              and any(k.to_user_string() in names for k in a.keys)]
     checks = [c for c in defs.asset_checks or []
               if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
     result = dg.materialize([*assets, *checks], instance=instance, resources={"warehouse": warehouse, "clock": clock},

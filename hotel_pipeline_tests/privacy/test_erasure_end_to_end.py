@@ -32,7 +32,8 @@ LIVE = ["hotels", "reservations", "reservation_nights", "daily_metrics", "hotel_
 
 def _run(defs: dg.Definitions, names: list[str], resources: dict, instance: dg.DagsterInstance,
          partition_key: str | None = None) -> None:
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key.to_user_string() in names]
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)
+              and any(k.to_user_string() in names for k in a.keys)]
     checks = [c for c in defs.asset_checks or [] if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
     result = dg.materialize([*assets, *checks], instance=instance, resources=resources, partition_key=partition_key,
                             selection=names)
