@@ -71,6 +71,8 @@ class BatchResult:
 class RunResult:
     ingested: int = 0
     quarantined: int = 0
+    #: board rows changed by dates held back before today's photograph and released after it
+    released: int = 0
     batches: list[BatchResult] = field(default_factory=list)
 
     def lag_by_hotel(self) -> dict[str, dict[str, float]]:
@@ -177,6 +179,34 @@ def update_board(tx: Tx, hotel_id: str, days: set[date], cutoff: date, now: date
     return changed.height
 
 
+def put_on_board(tx: Tx, hotel_id: str, days: set[date], cutoff: date, now: datetime) -> int:
+    """``update_board`` for ``days`` plus the dates held back before today's photograph (see the module docstring),
+    then ``pickup`` if a row changed; returns the board rows changed."""
+    held = read_inbox(tx, "hotel_id = :h AND applied_at IS NOT NULL AND board_cutoff < :c AND stay_from IS NOT NULL",
+                      {"h": hotel_id, "c": cutoff})
+    days = set(days)
+    for first, last in held.select("stay_from", "stay_to").iter_rows():
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    changed = update_board(tx, hotel_id, days, cutoff, now)
+    if changed and all(tx.table_exists(t) for t in ("pickup", "hotels", "pacing_snapshots")):
+        run_model(tx, "pickup", {"run_at": now})
+    if held.height:
+        tx.execute("UPDATE webhook_inbox SET board_cutoff = :c WHERE hotel_id = :h AND applied_at IS NOT NULL "
+                   "AND board_cutoff < :c", {"h": hotel_id, "c": cutoff})
+    return changed
+
+
+def release_held(warehouse: Warehouse, portfolio: Portfolio, clock: Clock) -> int:
+    """Put on the board the dates held back before today's photograph, for hotels whose cutoff has moved since
+    (a run with no new events does it too). Returns the board rows changed."""
+    changed = 0
+    with warehouse.transaction() as tx:
+        tx.ensure_table(WEBHOOK_INBOX)
+        for hotel in portfolio.hotels:
+            changed += put_on_board(tx, hotel.id, set(), board_cutoff(tx, hotel, clock), clock.now_naive_utc())
+    return changed
+
+
 def _fetch_ids(connector: PmsConnector, ids: list[str], now: datetime, raw_root: Path,
                batch_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """Fetch ``ids`` and land the pages in the raw zone as an ``ids`` extract; (header, pages, raw file)."""
@@ -264,20 +294,11 @@ def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFr
         if ids and tx.table_exists("reservation_versions"):
             _refresh_models_for(tx, vendor, hotel.id, ids)
         days = _dates_of(versions)
-        cutoff = board_cutoff(tx, hotel, clock)
-        held = read_inbox(tx, "hotel_id = :h AND applied_at IS NOT NULL AND board_cutoff < :c "
-                              "AND stay_from IS NOT NULL", {"h": hotel.id, "c": cutoff})
-        for first, last in held.select("stay_from", "stay_to").iter_rows():
-            days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
-        result.board_dates = len(days)
-        result.board_rows_changed = update_board(tx, hotel.id, days, cutoff, naive_now)
-        if result.board_rows_changed and all(tx.table_exists(t) for t in ("pickup", "hotels", "pacing_snapshots")):
-            run_model(tx, "pickup", {"run_at": naive_now})
-        if held.height:
-            tx.execute("UPDATE webhook_inbox SET board_cutoff = :c WHERE hotel_id = :h AND applied_at IS NOT NULL "
-                       "AND board_cutoff < :c", {"h": hotel.id, "c": cutoff})
         stay_from = min(days) if days else None
         stay_to = max(days) if days else None
+        cutoff = board_cutoff(tx, hotel, clock)
+        result.board_dates = len(days)
+        result.board_rows_changed = put_on_board(tx, hotel.id, days, cutoff, naive_now)
         keys = rows["idempotency_key"].to_list()
         tx.temp_table("_webhook_keys", pl.DataFrame({"idempotency_key": keys}, schema={"idempotency_key": pl.String}))
         # A replay never moves applied_at of a row already applied: that is when it first reached the board.
@@ -345,6 +366,7 @@ def run_once(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, spool: Sp
     result = RunResult(ingested=new, quarantined=quarantined)
     result.batches = process(warehouse, portfolio, clock, pending, make_connector=make_connector,
                              raw_root=raw_root, spool=spool)
+    result.released = release_held(warehouse, portfolio, clock)
     return result
 
 

@@ -177,10 +177,15 @@ def run_webhooks_bench(count: int = 10_000, rate: float = 200.0) -> list:
             f"{r.rejected} wrong credentials (401), {r.malformed} malformed (400), {r.retries} retried; "
             f"{'every good event stored and applied once' if ok else 'CHECK FAILED'}")
     p99 = r.percentile(0.99)
+    calm = count // 2
     return [
         Figure("8 webhooks", "ack latency p50", round(r.percentile(0.5), 1), "ms", note=note),
         Figure("8 webhooks", "ack latency p99", round(p99, 1), "ms", target="< 50 ms",
-               verdict="met" if p99 < 50 else "missed"),
+               verdict="met" if p99 < 50 else "missed",
+               note="first attempts, from the instant each was due; includes the deliveries around the kill"),
+        Figure("8 webhooks", "ack latency p50 before the kill", round(r.percentile(0.5, calm), 1), "ms"),
+        Figure("8 webhooks", "ack latency p99 before the kill", round(r.percentile(0.99, calm), 1), "ms",
+               target="< 50 ms", verdict="met" if r.percentile(0.99, calm) < 50 else "missed"),
         Figure("8 webhooks", f"apply run for {applied} events", round(result.apply_seconds, 2), "s",
                note="one run: journal -> webhook_inbox, fetch by id (Mews) / incremental (Cloudbeds), board"),
         Figure("8 webhooks", "lag receipt -> daily_metrics (one day's events)", round(lag, 2), "s",

@@ -114,3 +114,46 @@ def test_a_day_of_webhooks_moves_the_live_board_and_pickup_only(warehouse: Wareh
     assert warehouse.query("SELECT COUNT(*) AS n FROM reservation_versions")["n"][0] == versions
     assert warehouse.read_table("daily_metrics", "stay_date").equals(board)
     assert warehouse.read_table("webhook_inbox", "received_at").equals(inbox)
+
+
+def test_before_the_photograph_today_is_held_back_then_released(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
+    """Until the recorder has photographed today, the board counts through yesterday (the photograph must be the
+    state at the end of yesterday); the first run after it puts today's changes on the board."""
+    warehouse = duckdb_warehouse
+    world = World(hotel_ids=["H1"], arrival_from=date(2016, 7, 10), arrival_to=date(2016, 8, 10))
+    morning = local_instant(T, TZ, 3)
+    world.set_now(morning)
+    with running_sandbox(world, ["mews"]) as sb:
+        os.environ.update(sb.env)
+        os.environ[SECRET_ENV] = "mews-webhook-token"
+        portfolio = Portfolio(hotels=(sb.hotel("mews", "H1"),))
+        raw = tmp_path / "raw"
+        extract(sb, warehouse, "mews", "H1", morning, raw)
+        build_live(warehouse, Clock(frozen_at=morning.isoformat()), portfolio)
+        spool = Spool(tmp_path / "spool")
+        evening = local_instant(T, TZ, 23, 59) + timedelta(seconds=59)
+        with receiver_thread(portfolio_endpoints(portfolio), spool, now=lambda: evening) as url:
+            sender = WebhookSender(world, [Target("mews", "H1", url, "mews-webhook-token")], duplicate_rate=0.0)
+            sender.advance(evening)
+            sender.close()
+
+        def connector(h, s):
+            from hotel_pipeline.sources.pms import connector_classes
+
+            return connector_classes()[s.type](h, s, retry=FAST_RETRY, throttle=False)
+
+        clock = Clock(frozen_at=evening.isoformat())
+        run_once(warehouse, portfolio, clock, spool, make_connector=connector, raw_root=raw)  # no photograph yet
+        board = warehouse.read_table("daily_metrics", "stay_date")
+        days = board["stay_date"].to_list()
+        assert dict(zip(days, board["rooms_sold"].to_list(), strict=True)) == books_as_of(
+            world, evening, T - timedelta(days=1), days)
+        assert {o.status for o in take_snapshots(warehouse, portfolio, clock, T, T)} == {"recorded"}
+        photo = warehouse.query("SELECT stay_date, rooms_sold FROM pacing_snapshots WHERE snapshot_date = :d "
+                                "ORDER BY stay_date", {"d": T})
+        assert photo["rooms_sold"].to_list() == board["rooms_sold"].to_list()  # the end of yesterday, not today
+
+        released = run_once(warehouse, portfolio, clock, spool, make_connector=connector, raw_root=raw)
+    assert released.ingested == 0 and released.released > 0
+    board = warehouse.read_table("daily_metrics", "stay_date")
+    assert dict(zip(days, board["rooms_sold"].to_list(), strict=True)) == books_as_of(world, evening, T, days)

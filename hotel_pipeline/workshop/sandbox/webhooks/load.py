@@ -39,12 +39,14 @@ class LoadReport:
     rejected: int = 0
     malformed: int = 0
     retries: int = 0
-    ack_latency_ms: list[float] = field(default_factory=list)
+    #: (delivery index, ms from due to 200) of first attempts; retries are a recovery figure, not a latency
+    ack_latency_ms: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
     unexpected: list[str] = field(default_factory=list)
 
-    def percentile(self, p: float) -> float:
-        values = sorted(self.ack_latency_ms)
+    def percentile(self, p: float, before: int | None = None) -> float:
+        """Acknowledgement latency percentile of first attempts (of deliveries before index ``before`` if given)."""
+        values = sorted(ms for i, ms in self.ack_latency_ms if before is None or i < before)
         return values[min(len(values) - 1, int(p * len(values)))] if values else 0.0
 
 
@@ -144,15 +146,16 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
                retry_for: float) -> None:
     retry: list[Delivery] = []
     first = urlsplit(deliveries[0].target.base_url) if deliveries else None
-    work: asyncio.Queue[tuple[Delivery, float] | None] = asyncio.Queue()
+    work: asyncio.Queue[tuple[Delivery, float, bool] | None] = asyncio.Queue()
 
-    def judge(d: Delivery, status: int, body: bytes, elapsed_ms: float) -> bool:
+    def judge(d: Delivery, status: int, body: bytes, elapsed_ms: float, first_attempt: bool) -> bool:
         if status >= 500:
             return False
         if d.kind in ("good", "duplicate") and status == 200:
             report.acknowledged.add(d.body)
             report.ack_keys.add(json.loads(body)["key"])
-            report.ack_latency_ms.append(elapsed_ms)
+            if first_attempt:
+                report.ack_latency_ms.append((d.index, elapsed_ms))
         elif d.kind == "bad_credential" and status == 401:
             report.rejected += 1
         elif d.kind == "malformed" and status == 400:
@@ -169,14 +172,14 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
             if item is None:
                 conn.close()
                 return
-            d, due = item
+            d, due, first_attempt = item
             url, headers = d.target.request(d.body)
             try:
                 status, body = await conn.post(url, headers, d.body, timeout)
             except ConnectionError:
                 retry.append(d)  # not acknowledged: the vendor will retry
                 continue
-            if not judge(d, status, body, (time.perf_counter() - due) * 1000):
+            if not judge(d, status, body, (time.perf_counter() - due) * 1000, first_attempt):
                 retry.append(d)
 
     start = time.perf_counter()
@@ -191,7 +194,7 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
         report.sent += 1
         if d.kind == "good":
             report.good_bodies.add(d.body)
-        await work.put((d, due))
+        await work.put((d, due, True))
     for _ in workers:
         await work.put(None)
     await asyncio.gather(*workers)
@@ -202,7 +205,7 @@ async def _run(deliveries: list[Delivery], rate: float, report: LoadReport, time
         report.retries += len(pending)
         workers = [asyncio.create_task(worker()) for _ in range(connections)]
         for d in pending:
-            await work.put((d, time.perf_counter()))
+            await work.put((d, time.perf_counter(), False))
         for _ in workers:
             await work.put(None)
         await asyncio.gather(*workers)
