@@ -121,15 +121,13 @@ def hotel_of_room(config: ChannelConfig, room_id: int) -> HotelChannel | None:
     return None
 
 
-def on_inventory_webhook(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | list[int], *,
+def reconcile_rooms(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | list[int], *,
                          config: ChannelConfig | None = None, as_of: date | None = None,
                          now: Callable[[], datetime] | None = None,
                          client: Beds24Client | None = None) -> DriftReport | None:
-    """Beds24 said something changed in these rooms (inventory webhook ``SYNC_ROOM``): reconcile them now.
-
-    This is what the webhook receiver calls once it has verified and stored the deliveries (``room_ids`` as the
-    payloads carry them, strings). Rooms that are not the hotel's are ignored; None when none is, or the hotel does
-    not push to Beds24. Safe to call twice: a reconciliation only reads Beds24 and re-queues drifted nights.
+    """Beds24 said something changed in these rooms: reconcile them now (``room_ids`` as webhooks carry them,
+    strings). Rooms that are not the hotel's are ignored; None when none is, or the hotel does not push to Beds24.
+    Safe to call twice: a reconciliation only reads Beds24 and re-queues drifted nights.
     """
     from hotel_pipeline.core.clock import Clock
     from hotel_pipeline.core.portfolio import current_portfolio
@@ -154,10 +152,14 @@ def on_inventory_webhook(warehouse: Warehouse, hotel_id: str, room_ids: list[str
             client.close()
 
 
-def on_inventory_payload(payload: Mapping[str, Any], warehouse: Warehouse, *, config: ChannelConfig | None = None,
-                         **kwargs: Any) -> DriftReport | None:
-    """The same from a raw webhook body (``{"roomId", "propId", "ownerId", "action": "SYNC_ROOM"}``): the hotel is
-    the one whose mapping holds the room."""
+def on_inventory_webhook(payload: Mapping[str, Any], *, warehouse: Warehouse | None = None,
+                         config: ChannelConfig | None = None, **kwargs: Any) -> DriftReport | None:
+    """Handle one Beds24 inventory webhook body (``{"roomId", "propId", "ownerId", "action": "SYNC_ROOM"}``):
+    reconcile that room of the hotel whose mapping holds it (None when the room is not ours).
+
+    This is what the webhook receiver calls once it has verified and stored the delivery. ``kwargs`` go to
+    ``reconcile_rooms`` (``as_of``, ``now``, ``client``).
+    """
     if payload.get("action") != "SYNC_ROOM":
         return None
     config = config or load_channel_config()
@@ -165,4 +167,4 @@ def on_inventory_payload(payload: Mapping[str, Any], warehouse: Warehouse, *, co
     hotel = hotel_of_room(config, int(room)) if room.isdigit() else None
     if hotel is None:
         return None
-    return on_inventory_webhook(warehouse, hotel.hotel_id, [room], config=config, **kwargs)
+    return reconcile_rooms(warehouse or Warehouse(), hotel.hotel_id, [room], config=config, **kwargs)

@@ -13,7 +13,7 @@ from hotel_pipeline.channel.config import load_channel_config
 from hotel_pipeline.channel.drain import drain_hotel
 from hotel_pipeline.channel.inbox import import_inbox
 from hotel_pipeline.channel.push import plan_hotel
-from hotel_pipeline.channel.reconcile import on_inventory_payload, on_inventory_webhook, reconcile_hotel
+from hotel_pipeline.channel.reconcile import on_inventory_webhook, reconcile_hotel, reconcile_rooms
 from hotel_pipeline_tests.channel.helpers import (
     AS_OF,
     NOW,
@@ -49,7 +49,9 @@ def test_drift_is_recorded_and_the_webhook_reconciles_only_its_room(duckdb_wareh
             "beds24": {"base_url": sandbox.base_url, "refresh_token_env": hotel.refresh_token_env},
             "room_types": {t: {"room_id": i} for t, i in ROOM_IDS.items()}, "rate_plans": {"BAR": "price1"},
             "horizon_days": 30}}}))
-        report = on_inventory_payload(PAYLOAD, wh, config=load_channel_config(config), as_of=AS_OF, now=lambda: NOW)
+        # as the webhook receiver calls it, with the stored body
+        report = on_inventory_webhook(PAYLOAD, warehouse=wh, config=load_channel_config(config), as_of=AS_OF,
+                                      now=lambda: NOW)
         assert report is not None and report.nights_checked == 30  # room 500001 only
         drift = wh.query("SELECT * FROM channel_drift ORDER BY kind, entity")
         assert drift.select("kind", "entity", "field", "intended", "actual", "trigger").rows() == [
@@ -57,10 +59,10 @@ def test_drift_is_recorded_and_the_webhook_reconciles_only_its_room(duckdb_wareh
              json.dumps(str(AS_OF + timedelta(days=9))), "webhook"),
             ("calendar", "room:500001", "numAvail", "3", "0", "webhook"),
         ]
-        assert on_inventory_payload({**PAYLOAD, "roomId": "999"}, wh, config=load_channel_config(config)) is None
-        # as the webhook receiver calls it: (warehouse, hotel, room ids as the payloads carry them)
-        again = on_inventory_webhook(wh, "H1", ["500002", "999"], config=load_channel_config(config), as_of=AS_OF,
-                                     now=lambda: NOW)
+        assert on_inventory_webhook({**PAYLOAD, "roomId": "999"}, warehouse=wh,
+                                    config=load_channel_config(config)) is None
+        again = reconcile_rooms(wh, "H1", ["500002", "999"], config=load_channel_config(config), as_of=AS_OF,
+                                now=lambda: NOW)
         assert again is not None and again.nights_checked == 30 and again.calendar_drift == 1  # room B's night
 
         # the drifted night is queued again and the next push puts it right
