@@ -12,6 +12,7 @@ from hotel_pipeline.core.clock import local_instant
 from hotel_pipeline.core.portfolio import parse_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.occupancy.reconcile import board_mismatches, double_bookings
+from hotel_pipeline.sources.pms.http import RetryPolicy
 from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.occupancy.helpers import build_occupancy
@@ -19,6 +20,8 @@ from hotel_pipeline_tests.pipeline_helpers import build_live, clock_at
 from hotel_pipeline_tests.pms.helpers import extract
 
 T = date(2016, 7, 31)
+#: No faults are injected here: patient timeouts, so a loaded CI machine does not turn slowness into a failure.
+PATIENT = RetryPolicy(max_attempts=5, timeout_seconds=60.0, backoff_base_seconds=0.05, backoff_cap_seconds=0.5)
 PORTFOLIO = parse_portfolio({"hotels": [
     {"id": h, "name": n, "timezone": "Europe/Lisbon", "currency": "EUR", "capacity": c}
     for h, n, c in (("H1", "Resort Hotel", 187), ("H2", "City Hotel", 226))]})
@@ -31,8 +34,8 @@ def test_room_nights_through_mews_and_cloudbeds(tmp_path: Path, monkeypatch) -> 
     world.set_now(now)
     warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
     with running_sandbox(world, ["mews", "cloudbeds"]) as sb:
-        extract(sb, warehouse, "mews", "H1", now, tmp_path / "raw")
-        extract(sb, warehouse, "cloudbeds", "H2", now, tmp_path / "raw")
+        extract(sb, warehouse, "mews", "H1", now, tmp_path / "raw", retry=PATIENT)
+        extract(sb, warehouse, "cloudbeds", "H2", now, tmp_path / "raw", retry=PATIENT)
     clock = clock_at(T)
     build_live(warehouse, clock, PORTFOLIO)
     build_occupancy(warehouse, clock, tmp_path / "raw", PORTFOLIO)
