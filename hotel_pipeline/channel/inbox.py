@@ -113,10 +113,11 @@ def rate_nights(path: Path) -> pl.DataFrame:
     return frame.sort("_line").unique(["hotel_id", "room_type", "rate_plan", "stay_date"], keep="last")
 
 
-def import_inbox(warehouse: Warehouse, updated_at: datetime, folder: Path | None = None) -> InboxReport:
-    """Apply every block and rates file of the folder, in name order, each file in its own transaction."""
+def import_inbox(warehouse: Warehouse, updated_at: datetime, folder: Path | None = None,
+                 kinds: tuple[str, ...] = ("blocks", "rates")) -> InboxReport:
+    """Apply every block and/or rates file of the folder, in name order, each file in its own transaction."""
     folder = folder or channel_inbox()
-    files = sorted(folder.glob("blocks_*.csv")) + sorted(folder.glob("rates_*.csv")) if folder.exists() else []
+    files = [f for k in kinds for f in sorted(folder.glob(f"{k}_*.csv"))] if folder.exists() else []
     blocks = rates = 0
     for path in files:
         with warehouse.transaction() as tx:

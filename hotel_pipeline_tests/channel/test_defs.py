@@ -14,10 +14,11 @@ from hotel_pipeline.core.portfolio import current_portfolio
 from hotel_pipeline.defs.channel.definitions import (
     build_defs,
     channel_availability,
+    channel_blocks,
     channel_drain_job,
     channel_outbox,
     channel_outbox_sensor,
-    channel_sources,
+    channel_rates,
 )
 from hotel_pipeline_tests.channel.helpers import (
     AS_OF,
@@ -46,7 +47,7 @@ def test_assets_sensor_and_drain_job_push_for_real(duckdb_warehouse, tmp_path: P
             "room_types": {t: {"room_id": i} for t, i in ROOM_IDS.items()}, "rate_plans": {"BAR": "price1"}}}}))
         monkeypatch.setenv("HOTEL_CHANNEL_CONFIG", str(config))
         resources = {"warehouse": wh, "clock": Clock(frozen_at=NOW.isoformat())}
-        result = dg.materialize([channel_sources, channel_availability, channel_outbox], resources=resources)
+        result = dg.materialize([channel_blocks, channel_rates, channel_availability, channel_outbox], resources=resources)
         assert result.success
         assert wh.query("SELECT COUNT(*) AS n FROM channel_availability")["n"][0] == 3 * 365
         with dg.instance_for_test() as instance:

@@ -39,29 +39,31 @@ def _schema(spec) -> dg.TableSchema:  # noqa: ANN001 - a TableSpec
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in spec.columns])
 
 
-@dg.multi_asset(
-    specs=[dg.AssetSpec("channel_blocks", group_name=GROUP, kinds={"python"},
-                        description="Rooms out of order (blocks_*.csv of the channel inbox, or rows written directly)."),
-           dg.AssetSpec("channel_rates", group_name=GROUP, kinds={"python"},
-                        description="Nightly rate and minimum stay per room type and rate plan (rates_*.csv, Mews).")],
-    pool=WAREHOUSE_POOL,
-)
-def channel_sources(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock):
-    """Apply the channel inbox (idempotent upserts) and fetch Mews prices for hotels priced in Mews."""
-    report = import_inbox(warehouse, clock.now_naive_utc())
+@dg.asset(group_name=GROUP, kinds={"python"}, pool=WAREHOUSE_POOL,
+          description="Rooms out of order (blocks_*.csv of the channel inbox, or rows written directly).")
+def channel_blocks(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+    """Apply the block files of the channel inbox (idempotent upserts by block id)."""
+    report = import_inbox(warehouse, clock.now_naive_utc(), kinds=("blocks",))
+    return dg.MaterializeResult(metadata={"files": report.files, "rows": report.blocks})
+
+
+@dg.asset(group_name=GROUP, kinds={"python"}, pool=WAREHOUSE_POOL,
+          description="Nightly rate and minimum stay per room type and rate plan (rates_*.csv, Mews getPricing).")
+def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+    """Apply the rate files of the channel inbox and fetch Mews prices for hotels priced in Mews."""
+    report = import_inbox(warehouse, clock.now_naive_utc(), kinds=("rates",))
     mews = {}
     for hotel, tz in channel_hotels():
         if hotel.rates == "mews":
             mews[hotel.hotel_id] = import_mews_rates(warehouse, current_portfolio().hotel(hotel.hotel_id), hotel,
                                                      clock.business_date(tz), clock.now_naive_utc())
-    yield dg.MaterializeResult(asset_key="channel_blocks", metadata={"files": report.files, "rows": report.blocks})
-    yield dg.MaterializeResult(asset_key="channel_rates", metadata={"rows_from_csv": report.rates,
-                                                                    "nights_from_mews": dg.MetadataValue.json(mews)})
+    return dg.MaterializeResult(metadata={"files": report.files, "rows_from_csv": report.rates,
+                                          "nights_from_mews": dg.MetadataValue.json(mews)})
 
 
 @dg.asset(
     group_name=GROUP, kinds={"python", "polars"}, pool=WAREHOUSE_POOL,
-    deps=["reservations", "channel_blocks", "channel_rates"],
+    deps=["reservations", channel_blocks, channel_rates],
     metadata={"dagster/column_schema": _schema(CHANNEL_AVAILABILITY)},
     description="Per hotel, room type and night of the next 365: physical rooms, sold, out of order, available "
                 "(never below zero, overbooking reported) and the rate and minimum stay to push.",
@@ -145,7 +147,7 @@ def channel_reconcile_job() -> None:
 
 
 channel_plan_job = dg.define_asset_job(
-    "channel_plan_job", selection=dg.AssetSelection.assets("channel_blocks", "channel_rates", channel_availability,
+    "channel_plan_job", selection=dg.AssetSelection.assets(channel_blocks, channel_rates, channel_availability,
                                                            channel_outbox),
     description="Refresh the block and rate sources and the availability, and queue what changed for Beds24.")
 
@@ -168,7 +170,7 @@ def channel_outbox_sensor(context: dg.SensorEvaluationContext, warehouse: Wareho
 def build_defs(portfolio: Portfolio) -> dg.Definitions:
     """This domain's Dagster objects for ``portfolio``."""
     return dg.Definitions(
-        assets=[channel_sources, channel_availability, channel_outbox],
+        assets=[channel_blocks, channel_rates, channel_availability, channel_outbox],
         asset_checks=[channel_mapping_complete],
         jobs=[channel_drain_job, channel_reconcile_job, channel_plan_job],
         sensors=[channel_outbox_sensor],
