@@ -242,15 +242,16 @@ def _accept_pages(tx: Tx, header: dict[str, Any], pages: list[dict[str, Any]], n
     return accepted.accepted
 
 
-def dispatch_inventory(warehouse: Warehouse, rows: pl.DataFrame, spool: Spool) -> str | None:
-    """Beds24 ``SYNC_ROOM`` events belong to the channel domain: each stored body goes to
-    ``hotel_pipeline.channel.reconcile.on_inventory_webhook`` (a reconciliation of that room; safe to repeat).
-    Returns the rows' outcome, or None when a call failed (the rows stay pending and the next run tries again)."""
+def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, spool: Spool) -> str | None:
+    """Beds24 ``SYNC_ROOM`` events belong to the channel domain: the rooms they name go to
+    ``hotel_pipeline.channel.reconcile.on_inventory_webhook`` (a reconciliation of those rooms; safe to repeat).
+    Returns the rows' outcome, or None when the call failed (the rows stay pending and the next run tries again)."""
     from hotel_pipeline.channel.reconcile import on_inventory_webhook
 
+    room_ids = sorted({str((spool.read_at(raw_file).get("extra") or {}).get("roomId"))
+                       for raw_file in rows["raw_file"].to_list()})
     try:
-        for raw_file in rows["raw_file"].to_list():
-            on_inventory_webhook(json.loads(spool.read_at(raw_file)["body"]), warehouse=warehouse)
+        on_inventory_webhook(warehouse, hotel.id, room_ids)
     except Exception as exc:  # noqa: BLE001 - a channel failure must not stop the reservations' batch
         log.warning("webhooks: inventory dispatch failed (%s); the events stay pending", type(exc).__name__)
         return None
@@ -348,7 +349,7 @@ def process(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, rows: pl.D
         if other.height and not replay:
             _mark(warehouse, other, "ignored: nothing to fetch", clock.now())
         if inventory.height and not replay:
-            outcome = dispatch_inventory(warehouse, inventory, spool or Spool())
+            outcome = dispatch_inventory(warehouse, hotel, inventory, spool or Spool())
             if outcome:
                 _mark(warehouse, inventory, outcome, clock.now())
         if reservations.height:
