@@ -158,7 +158,8 @@ NOW = at(date(2016, 7, 20))
 _JULY = Scope(date(2016, 7, 1), date(2016, 7, 31), 1000)
 #: Per vendor. July (~1,400 reservations at NOW) holds every status, meal plan, early check-outs and cancellations.
 #: Mews reads six weeks (its nightly order items make it the heaviest to serve; enough to page 1000 per page and to
-#: chunk); Cloudbeds reads four months (~5,000 reservations, 50 pages of 100) and carries no babies count.
+#: chunk); Cloudbeds reads four months (~5,000 reservations, 50 pages of 100); Cloudbeds and Beds24 carry no
+#: infant count (babies is not compared).
 SCOPES: dict[str, Scope] = {
     "mews": Scope(date(2016, 7, 1), date(2016, 8, 15), 1500),
     "cloudbeds": Scope(date(2016, 6, 1), date(2016, 9, 30), 3000, tuple(c for c in ALL_COLUMNS if c != "babies")),
@@ -166,7 +167,8 @@ SCOPES: dict[str, Scope] = {
     "rms": _JULY,
     "stayntouch": _JULY,
     "newbook": _JULY,
-    "beds24": _JULY,
+    "beds24": Scope(_JULY.arrival_from, _JULY.arrival_to, _JULY.min_records,
+                    tuple(c for c in ALL_COLUMNS if c != "babies")),
 }
 
 

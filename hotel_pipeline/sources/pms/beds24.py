@@ -1,16 +1,25 @@
-"""Beds24 connector (API v2, pull side): Beds24 bookings in the unified model.
+"""Beds24 connector (API V2, pull side): Beds24 bookings in the unified model, read as apiV2.yaml documents them.
 
 Why it looks the way it does: ``GET /bookings`` hides cancelled bookings unless ``status`` is passed, so the connector
 always passes every status explicitly (``STATUSES``) or it would never see a cancellation. Paging follows
 ``pages.nextPageExists``; the account's five-minute credit budget is read from ``X-FiveMinCreditLimit-Remaining`` /
 ``-ResetsIn`` (and the lower-case ``x-five-min-limit-*`` some clients see) and the connector waits for the reset
-rather than running the budget dry. Times are UTC (``modifiedTime``), so dates of events are converted to the hotel's
-calendar with its time zone.
+rather than running the budget dry. Instants (``bookingTime``, ``modifiedTime``, ``cancelTime``, info items'
+``createTime``) are UTC (``Z``; an offset is honoured, a naive one is read as UTC) and become hotel-local dates.
 
-Status mapping in Beds24 words: confirmed / new / request -> confirmed, or checked_in / checked_out when the booking's
-``infoItems`` hold CHECKIN / CHECKOUT; cancelled -> cancelled (no_show when ``subStatus`` is noShow); black (a
-block) and inquiry are not reservations and are skipped. Meals: ``rateDescription`` (Room only, Bed and breakfast,
-Half board / DBB, Full board).
+Status (the spec's enum, every value on purpose; see docs/connectors.md): confirmed / new -> confirmed (then
+checked_in / checked_out from the front desk's info items, below); cancelled -> cancelled, or no_show when
+``subStatus`` is ``noShow``; ``request`` (a booking request awaiting the host, Beds24's waitlist) and ``inquiry`` are
+not bookings, nor is ``black`` (a block), nor any booking whose ``subStatus`` is ``waitlist``: skipped and counted. An
+unknown status is quarantined naming it.
+
+Beds24 reports no in-house state. Info items whose text starts "Checked in" / "Checked out" (e.g. "Checked out
+11:05", as a front desk or an auto-action writes them) mark the arrival and departure, dated by the item's
+``createTime``; every other info item is ignored (an info item never fails a booking). There is no infant count
+(babies: null). Meals: ``rateDescription`` read with negations ("Breakfast not included" is room only, not BB).
+Channel: ``channel`` (the OTA code, e.g. ``booking``), else ``apiSource``, else ``referer``. A booking of
+``roomQty`` n > 1 gives n unified reservations ``<id>:1..n`` with ``price`` split evenly (Beds24 gives one price);
+the rooms of a group booking (``masterId`` / ``bookingGroup``) are bookings of their own already.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
     Normalised,
+    NotABooking,
     PmsConnector,
     Window,
     answer_token,
@@ -33,6 +43,7 @@ from hotel_pipeline.sources.pms.base import (
     pages_with,
     read_listing,
     records_of,
+    room_external_id,
 )
 from hotel_pipeline.sources.pms.http import RetryBody
 
@@ -40,34 +51,66 @@ SOURCE = "beds24"
 
 #: Every booking status, passed explicitly: Beds24's default leaves out "cancelled".
 STATUSES = ["confirmed", "request", "new", "cancelled", "black", "inquiry"]
-NOT_RESERVATIONS = {"black", "inquiry"}
+#: Statuses of records that are not bookings (skipped and counted), with why.
+NOT_BOOKINGS = {"request": "a booking request, Beds24's waitlist", "inquiry": "an inquiry", "black": "a block"}
 
 
 class Beds24RecordError(ValueError):
     """A Beds24 booking the connector cannot read."""
 
 
+#: Phrases that say the board is NOT included; checked before the positive ones.
+_NO_MEAL = ("room only", "no breakfast", "breakfast not included", "without breakfast", "breakfast excluded",
+            "excluding breakfast", "breakfast is not included", "self catering", "no meals")
+_MEALS = (
+    ("FB", ("full board", "all inclusive", "all-inclusive")),
+    ("HB", ("half board", "dinner, bed and breakfast", "dinner bed and breakfast", "dinner bed & breakfast",
+            "dbb", "breakfast and dinner", "breakfast & dinner")),
+    ("BB", ("bed and breakfast", "bed & breakfast", "b&b", "breakfast included", "with breakfast",
+            "including breakfast", "incl. breakfast", "breakfast")),
+)
+
+
 def meal_plan_from(description: str | None) -> str:
-    """``rateDescription`` -> RO/BB/HB/FB/unknown."""
-    text = (description or "").lower()
-    if "full board" in text:
-        return "FB"
-    if "half board" in text or "dbb" in text or "dinner" in text:
-        return "HB"
-    if "breakfast" in text:
-        return "BB"
-    if "room only" in text:
+    """``rateDescription`` -> RO/BB/HB/FB/unknown; negations first ("Breakfast not included" is RO, not BB)."""
+    text = " ".join((description or "").lower().split())
+    if not text:
+        return "unknown"
+    if any(phrase in text for phrase in _NO_MEAL):
         return "RO"
-    return "unknown"
+    for plan, phrases in _MEALS:
+        if any(phrase in text for phrase in phrases):
+            return plan
+    return "unknown"  # a rate's own name ("Flexible rate") that says nothing about meals
 
 
 def parse_utc(text: str) -> datetime:
-    """``2021-01-01T10:00:00Z`` -> aware UTC datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """``2021-01-01T10:00:00Z`` (or with an offset; naive = UTC) -> aware UTC datetime."""
+    value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _local_date(text: str | None, timezone: str) -> date | None:
     return None if not text else parse_utc(text).astimezone(ZoneInfo(timezone)).date()
+
+
+def _text(value: Any) -> str | None:
+    """A guest field as text: Beds24's own example sends ``"mobile": 123456789`` (a number) for a string field."""
+    return None if value in (None, "") else str(value)
+
+
+def front_desk(info_items: list[Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
+    """The front desk's "Checked in ..." / "Checked out ..." info items, by event ("in" / "out"); the rest ignored."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for item in info_items or []:
+        if not isinstance(item, Mapping):
+            continue
+        text = str(item.get("text") or "").strip().lower()
+        if text.startswith("checked out") or text.startswith("check out") or text.startswith("checked-out"):
+            found["out"] = item
+        elif text.startswith("checked in") or text.startswith("check in") or text.startswith("checked-in"):
+            found["in"] = item
+    return found
 
 
 def room_lookup(properties: list[Mapping[str, Any]]) -> tuple[dict[int, str], dict[int, str]]:
@@ -84,57 +127,75 @@ def room_lookup(properties: list[Mapping[str, Any]]) -> tuple[dict[int, str], di
 
 def normalise(
     record: Mapping[str, Any], timezone: str, room_types: Mapping[int, str], units: Mapping[int, str]
-) -> dict[str, Any] | None:
-    """One Beds24 booking -> unified fields + ``external_id``, ``source_modified_at`` (aware UTC) and ``guest``;
-    None for a block (``black``) or an inquiry."""
-    raw = str(record.get("status") or "").lower()
-    if raw in NOT_RESERVATIONS:
-        return None
-    info = {str(i.get("code", "")).upper(): i.get("text") for i in record.get("infoItems") or []}
+) -> list[dict[str, Any]]:
+    """One Beds24 booking -> its unified rows (one per room of ``roomQty``), each with ``external_id``,
+    ``source_modified_at`` (aware UTC) and ``guest``. Raises ``NotABooking`` for a request, inquiry, block or
+    waitlisted booking, ``Beds24RecordError`` for what cannot be read."""
+    raw = str(record.get("status") or "")
+    sub = str(record.get("subStatus") or "")
+    if raw in NOT_BOOKINGS:
+        raise NotABooking(f"beds24 status {raw} ({NOT_BOOKINGS[raw]})")
+    if sub == "waitlist" and raw != "cancelled":
+        raise NotABooking(f"beds24 subStatus waitlist (status {raw})")
+    desk = front_desk(record.get("infoItems"))
     if raw == "cancelled":
-        status = "no_show" if str(record.get("subStatus") or "").lower() == "noshow" else "cancelled"
-    elif raw in ("confirmed", "new", "request"):
-        status = "checked_out" if "CHECKOUT" in info else "checked_in" if "CHECKIN" in info else "confirmed"
+        status = "no_show" if sub == "noShow" else "cancelled"
+    elif raw in ("confirmed", "new"):
+        status = "checked_out" if "out" in desk else "checked_in" if "in" in desk else "confirmed"
     else:
         raise Beds24RecordError(f"unknown Beds24 status {record.get('status')!r}")
-    arrival = date.fromisoformat(record["arrival"])
-    departure = date.fromisoformat(record["departure"])
+    try:
+        arrival = date.fromisoformat(str(record["arrival"]))
+        departure = date.fromisoformat(str(record["departure"]))
+    except (KeyError, ValueError) as exc:
+        raise Beds24RecordError(f"unreadable arrival/departure {record.get('arrival')!r}/"
+                                f"{record.get('departure')!r}") from exc
+    checked_out_on = None
+    if status == "checked_out":
+        out = desk["out"]
+        checked_out_on = _local_date(out.get("createTime"), timezone) if out.get("createTime") else departure
     meal = meal_plan_from(record.get("rateDescription"))
-    price = record.get("price")
-    tax = record.get("tax")
-    room = record.get("roomId")
-    unit = record.get("unitId")
-    return {
-        "external_id": str(record["id"]),
-        "status": status,
-        "booked_on": _local_date(record.get("bookingTime"), timezone),
-        "cancelled_on": _local_date(record.get("cancelTime") or record.get("modifiedTime"), timezone)
-        if status in ("cancelled", "no_show")
-        else None,
-        "checked_out_on": date.fromisoformat(str(info["CHECKOUT"])) if status == "checked_out" else None,
-        "arrival_date": arrival,
-        "departure_date": departure,
-        "nights": (departure - arrival).days,
-        "room_type": room_types.get(int(room)) if room else None,
-        "room_number": units.get(int(unit)) if unit else None,
-        "adults": record.get("numAdult"),
-        "children": record.get("numChild"),
-        "babies": int(info.get("INFANTS") or 0),
-        "meal_plan": meal,
-        "is_dbb": meal in ("HB", "FB"),
-        "is_package": False,
-        "net_amount": None if price is None else float(price),
-        "gross_amount": None if price is None or tax is None else float(price) + float(tax),
-        "currency": None,  # Beds24 amounts are in the property's currency: the connector fills it from the portfolio
-        "channel": record.get("referer"),
-        "source_modified_at": parse_utc(record["modifiedTime"]),
-        "guest": {
-            "first_name": record.get("firstName"),
-            "last_name": record.get("lastName"),
-            "email": record.get("email"),
-            "phone": record.get("phone") or record.get("mobile"),
-        },
-    }
+    price, tax = record.get("price"), record.get("tax")
+    room, unit = record.get("roomId"), record.get("unitId")
+    quantity = int(record.get("roomQty") or 1)
+    net = None if price is None else float(price)
+    gross = None if price is None or tax is None else float(price) + float(tax)
+    channel = record.get("channel") or record.get("apiSource") or record.get("referer") or None
+    booking_id = record["id"]
+    rows = []
+    for n in range(1, max(1, quantity) + 1):
+        share = 1 / max(1, quantity)
+        rows.append({
+            "external_id": room_external_id(booking_id, n, quantity),
+            "status": status,
+            "booked_on": _local_date(record.get("bookingTime"), timezone),
+            "cancelled_on": _local_date(record.get("cancelTime") or record.get("modifiedTime"), timezone)
+            if status in ("cancelled", "no_show") else None,
+            "checked_out_on": checked_out_on,
+            "arrival_date": arrival,
+            "departure_date": departure,
+            "nights": (departure - arrival).days,
+            "room_type": room_types.get(int(room)) if room else None,
+            "room_number": units.get(int(unit)) if unit and n == 1 else None,
+            "adults": record.get("numAdult"),
+            "children": record.get("numChild"),
+            "babies": None,
+            "meal_plan": meal,
+            "is_dbb": meal in ("HB", "FB"),
+            "is_package": False,
+            "net_amount": None if net is None else round(net * share, 2),
+            "gross_amount": None if gross is None else round(gross * share, 2),
+            "currency": None,  # Beds24 amounts are in the property's currency: filled from the portfolio
+            "channel": channel,
+            "source_modified_at": parse_utc(record["modifiedTime"]),
+            "guest": {
+                "first_name": _text(record.get("firstName")),
+                "last_name": _text(record.get("lastName")),
+                "email": _text(record.get("email")),
+                "phone": _text(record.get("phone") or record.get("mobile")),
+            },
+        })
+    return rows
 
 
 # -- the connector -------------------------------------------------------------------------------------------------

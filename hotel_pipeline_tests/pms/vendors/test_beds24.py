@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hotel_pipeline.sources.pms import beds24 as connector
+from hotel_pipeline.sources.pms.base import NotABooking
 from hotel_pipeline.workshop.sandbox.pms.vendors import beds24 as sandbox
 from hotel_pipeline_tests.pms.vendors._world_rows import TIMEZONE, expected, sample_rows
 
@@ -34,9 +35,9 @@ TYPES, UNITS = connector.room_lookup(PROPERTIES)
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['external_id']}-{r['status']}-{r['meal_plan']}")
 def test_round_trip(row: dict) -> None:
     record = json.loads(json.dumps(sandbox.render_booking(row)))
-    got = connector.normalise(record, TIMEZONE, TYPES, UNITS)
-    assert got is not None
-    assert {k: got[k] for k in expected(row)} == expected(row)
+    [got] = connector.normalise(record, TIMEZONE, TYPES, UNITS)
+    want = {**expected(row), "babies": None}  # Beds24 has no infant count
+    assert {k: got[k] for k in want} == want
     assert got["net_amount"] == pytest.approx(row["net_amount"], abs=0.01)
     assert got["guest"]["first_name"] == row["first_name"]
 
@@ -50,11 +51,14 @@ def test_vendor_vocabulary() -> None:
     assert "cancelled" in connector.STATUSES
 
 
-def test_blocks_and_inquiries_are_skipped() -> None:
+def test_requests_blocks_inquiries_and_waitlists_are_skipped_not_quarantined() -> None:
     rec = sandbox.render_booking(ROWS[0])
-    assert connector.normalise({**rec, "status": "black"}, TIMEZONE, TYPES, UNITS) is None
-    assert connector.normalise({**rec, "status": "inquiry"}, TIMEZONE, TYPES, UNITS) is None
-    with pytest.raises(connector.Beds24RecordError):
+    for status in ("black", "inquiry", "request"):
+        with pytest.raises(NotABooking, match=status):
+            connector.normalise({**rec, "status": status}, TIMEZONE, TYPES, UNITS)
+    with pytest.raises(NotABooking, match="waitlist"):
+        connector.normalise({**rec, "status": "confirmed", "subStatus": "waitlist"}, TIMEZONE, TYPES, UNITS)
+    with pytest.raises(connector.Beds24RecordError, match="'teleported'"):
         connector.normalise({**rec, "status": "teleported"}, TIMEZONE, TYPES, UNITS)
 
 

@@ -1,4 +1,5 @@
-"""Beds24 (API v2, pull side) as the sandbox serves it, after Beds24's apiV2.yaml.
+"""Beds24 (API V2, pull side) as the sandbox serves it, held to Beds24's apiV2.yaml (bundled in sandbox/specs/beds24;
+every request and response is validated against it in the tests).
 
 Why: Beds24's traps are in its defaults. ``GET /bookings`` without ``status`` leaves cancelled bookings out; pages are
 ``page`` with ``pages.nextPageExists`` / ``nextPageLink``; every token of an account shares one five-minute credit
@@ -6,16 +7,19 @@ budget reported in ``X-FiveMinCreditLimit-Remaining`` / ``-ResetsIn`` and ``X-Re
 ``GET /authentication/setup`` (header ``code``) -> refresh token, ``GET /authentication/token`` (header
 ``refreshToken``) -> 24 h access token sent as header ``token``.
 
-A booking carries ``id``, ``propertyId``, ``roomId`` (the room *type*), ``unitId`` (the unit), ``status`` (confirmed,
-request, new, cancelled, black, inquiry), ``arrival``, ``departure`` (check-out day), ``numAdult``, ``numChild``,
-``firstName``, ``lastName``, ``email``, ``phone``, ``price``, ``tax``, ``commission``, ``referer``,
-``bookingTime`` / ``modifiedTime`` / ``cancelTime`` (UTC). Room type and unit names come from
-``GET /properties?includeAllRooms=true`` (``roomTypes[].units[]``).
+A booking carries the spec's ``booking`` fields: ``id``, ``propertyId``, ``roomId`` (the room *type*), ``unitId``
+(the unit; absent while unassigned), ``status`` (confirmed, request, new, cancelled, black, inquiry), ``subStatus``
+(``none``, ``noShow``, ...), ``arrival``, ``departure`` (check-out day), ``numAdult``, ``numChild`` (integers),
+``firstName``, ``lastName``, ``email``, ``phone``, ``price``, ``commission`` (numbers), ``referer`` (the booking's
+origin as text), ``rateDescription`` (the rate's text, which names the board: Room only, Bed and breakfast, Half
+board, Full board; empty = not stated), ``bookingTime`` / ``modifiedTime`` / ``cancelTime`` (UTC, ``Z``). Room type
+and unit names come from ``GET /properties?includeAllRooms=true`` (``roomTypes[].units[]``). The spec has no infant
+count (none is served).
 
-Sandbox conventions (Beds24 has no check-in status): ``infoItems`` with codes ``CHECKIN`` / ``CHECKOUT`` (text = the
-day) mark a stay in house / departed, ``INFANTS`` carries the infant count; a no-show is ``status: cancelled`` with
-``subStatus: noShow``; ``rateDescription`` names the board (Room only, Bed and breakfast, Half board, Full board;
-empty = unknown).
+Beds24 has no in-house status: the sandbox writes the front desk's arrival and departure as info items (with
+``includeInfoItems=true``) the way a property's staff or auto-actions do, ``{"code": "NOTE", "text": "Checked in
+15:20", "createTime": <UTC instant>}`` and ``"Checked out 11:05"``; a no-show is ``status: cancelled`` with
+``subStatus: noShow``.
 """
 
 from __future__ import annotations
@@ -74,28 +78,32 @@ def beds24_time(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_booking(row: Mapping[str, Any], property_id: int = 1) -> dict[str, Any]:
+def render_booking(row: Mapping[str, Any], property_id: int = 1, timezone: str = "Europe/Lisbon") -> dict[str, Any]:
     """One world booking as an item of ``GET /bookings`` ``data`` (see opera.render_reservation for world fields).
 
-    ``row`` may also carry ``cancelled_at`` (aware datetime); else the cancellation is stamped at noon UTC of
-    ``cancelled_on`` (the same calendar day in any European hotel).
+    ``row`` may also carry ``cancelled_at`` / ``checked_in_at`` / ``checked_out_at`` (aware datetimes); else the event
+    is stamped at noon UTC of its day (the same calendar day in any European hotel).
     """
     status = str(row["status"])
     meal = str(row["meal_plan"] or "unknown")
-    info: list[dict[str, str]] = []
+    booking_id = int(row["external_id"])
+    info: list[dict[str, Any]] = []
+    zone = ZoneInfo(timezone)
     if status in ("checked_in", "checked_out"):
-        info.append({"code": "CHECKIN", "text": row["arrival_date"].isoformat()})
+        at = row.get("checked_in_at") or _noon(row["arrival_date"])
+        info.append({"id": booking_id * 10 + 1, "bookingId": booking_id, "code": "NOTE",
+                     "text": f"Checked in {at.astimezone(zone):%H:%M}", "createTime": beds24_time(at)})
     if status == "checked_out":
-        info.append({"code": "CHECKOUT", "text": (row["checked_out_on"] or row["departure_date"]).isoformat()})
-    if row["babies"]:
-        info.append({"code": "INFANTS", "text": str(row["babies"])})
+        at = row.get("checked_out_at") or _noon(row["checked_out_on"] or row["departure_date"])
+        info.append({"id": booking_id * 10 + 2, "bookingId": booking_id, "code": "NOTE",
+                     "text": f"Checked out {at.astimezone(zone):%H:%M}", "createTime": beds24_time(at)})
     record: dict[str, Any] = {
-        "id": int(row["external_id"]),
+        "id": booking_id,
         "propertyId": property_id,
         "roomId": room_id(row["room_type"]),
-        "unitId": unit_id(row["room_number"]),
+        "roomQty": 1,
         "status": STATUS_TO_BEDS24[status],
-        "subStatus": "noShow" if status == "no_show" else "",
+        "subStatus": "noShow" if status == "no_show" else "none",
         "arrival": row["arrival_date"].isoformat(),
         "departure": row["departure_date"].isoformat(),
         "numAdult": row["adults"],
@@ -105,22 +113,28 @@ def render_booking(row: Mapping[str, Any], property_id: int = 1) -> dict[str, An
         "email": row["email"],
         "phone": row["phone"],
         "price": round(float(row["net_amount"] or 0.0), 2),
-        "tax": None,
         "commission": 0,
         "referer": row["channel"],
         "apiReference": "",
         "rateDescription": BOARD_DESCRIPTIONS.get(meal, ""),
         "bookingTime": beds24_time(row["created_at"]),
         "modifiedTime": beds24_time(row["modified_at"]),
+        "cancelTime": None,
         "infoItems": info,
     }
+    if row["room_number"]:
+        record["unitId"] = unit_id(row["room_number"])
     if status in ("cancelled", "no_show"):
         at = row.get("cancelled_at")
         if at is None and row["cancelled_on"] is not None:
-            day = row["cancelled_on"]
-            at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+            at = _noon(row["cancelled_on"])
         record["cancelTime"] = beds24_time(at or row["modified_at"])
-    return record
+    # the spec types these as strings / integers, never null: an unknown value is left out
+    return {k: v for k, v in record.items() if v is not None or k == "cancelTime"}
+
+
+def _noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
 # -- the HTTP side -------------------------------------------------------------------------------------------------
@@ -160,7 +174,7 @@ class Beds24Handler(VendorHandler):
     name: ClassVar[str] = "beds24"
     rate_limit: ClassVar[RateLimitSpec | None] = RateLimitSpec(FIVE_MIN_CREDITS, 300.0)
     credential_fields: ClassVar[tuple[str, ...]] = ("refresh_token",)
-    spec: ClassVar[str | None] = None  # "beds24" once the sandbox serves its spec
+    spec: ClassVar[str | None] = "beds24"
 
     credit_window_seconds: float = 300.0
     credits: int = FIVE_MIN_CREDITS
@@ -243,13 +257,12 @@ class Beds24Handler(VendorHandler):
     def _properties(self, hotel_id: str) -> dict[str, Any]:
         rooms = self.world.rooms(hotel_id)
         room_types = [
-            {"id": room_id(t), "name": t, "qty": rooms.filter(pl.col("room_type") == t).height,
+            {"id": room_id(t), "name": t, "qty": max(1, rooms.filter(pl.col("room_type") == t).height),
              "units": [{"id": unit_id(n), "name": n} for n in rooms.filter(pl.col("room_type") == t)["room_number"]]}
             for t in self.world.room_types(hotel_id)
         ]
         prop = {"id": 1, "name": hotel_id, "currency": self.world.currencies[hotel_id], "roomTypes": room_types}
-        return {"success": True, "type": "property", "count": 1, "pages": {"nextPageExists": False,
-                                                                            "nextPageLink": None}, "data": [prop]}
+        return {"success": True, "type": "property", "count": 1, "pages": {"nextPageExists": False}, "data": [prop]}
 
     def _bookings(self, request: SandboxRequest, hotel_id: str) -> dict[str, Any]:
         q = request.query
@@ -284,18 +297,18 @@ class Beds24Handler(VendorHandler):
         chosen = self.page_slice(rows, start - window_start, PAGE_SIZE) if start else rows[:PAGE_SIZE]
         with_info = q.get("includeInfoItems") in ("true", "1")
         data = []
+        tz = self.world.timezones[hotel_id]
         for r in chosen:
-            booking = render_booking(r)
+            booking = render_booking(r, timezone=tz)
             if not with_info:
                 booking.pop("infoItems")
             data.append(booking)
         more = start + PAGE_SIZE < state.height
-        link = None
+        pages: dict[str, Any] = {"nextPageExists": more}  # nextPageLink is a string: absent on the last page
         if more:
-            link = "/bookings?" + urlencode([(k, v) for k, v in request.query_pairs if k != "page"]
-                                            + [("page", str(page + 1))])
-        return {"success": True, "type": "booking", "count": len(data),
-                "pages": {"nextPageExists": more, "nextPageLink": link}, "data": data}
+            pages["nextPageLink"] = "/bookings?" + urlencode([(k, v) for k, v in request.query_pairs if k != "page"]
+                                                             + [("page", str(page + 1))])
+        return {"success": True, "type": "booking", "count": len(data), "pages": pages, "data": data}
 
 
 HANDLER = Beds24Handler
