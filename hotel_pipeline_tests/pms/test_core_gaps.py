@@ -20,7 +20,7 @@ from hotel_pipeline.sources.pms.http import REDACTED, HttpCore, redact
 from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline_tests.pms.vendors import _http as h
 
-OPERA_CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "opera-appkey-91c2"}
+OPERA_CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "5b1c2f0e-7d4a-4c3b-9e8f-0a1b2c3d4e5f"}
 RMS_CREDS = {"agent_id": "7", "agent_password": "rms-agent-pw-55d1", "client_id": "11",
              "client_password": "rms-cli-pw-0b9e"}
 
@@ -76,7 +76,8 @@ def test_rms_ids_are_credentials_from_the_environment(monkeypatch: pytest.Monkey
 # -- (c) repeated query keys -------------------------------------------------------------------------------------------
 def test_repeated_query_keys_reach_the_vendor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Beds24 documents ``status`` as an array (``status=confirmed&status=cancelled``): the sandbox keeps every
-    value, and without it (or with only some) cancellations stay hidden."""
+    value, and without it (or with only some) cancellations stay hidden. (A comma-separated ``status`` is not the
+    spec's form: the spec validation of the sandbox's traffic would refuse it.)"""
     creds = {"refresh_token": "b24-refresh-token-77aa19"}
     with h.sandbox("beds24", creds, throttle=False) as server:
         server.sandbox.world.set_now(h.T2)
@@ -90,7 +91,6 @@ def test_repeated_query_keys_reach_the_vendor(monkeypatch: pytest.MonkeyPatch) -
             return {b["status"] for b in answer["data"]}
 
         assert statuses({**window, "status": ["confirmed", "cancelled"]}) == {"confirmed", "cancelled"}
-        assert statuses({**window, "status": "confirmed,cancelled"}) == {"confirmed", "cancelled"}
         assert statuses({**window, "status": ["cancelled"]}) == {"cancelled"}
         assert "cancelled" not in statuses(window)
         answer = httpx.get(f"{base}/bookings", params={**window, "status": ["confirmed", "cancelled"]},

@@ -1,16 +1,30 @@
-"""Oracle OPERA Cloud (OHIP) connector: OPERA reservations in the unified model.
+"""Oracle OPERA Cloud (OHIP) connector: OPERA reservations in the unified model, read as rsv.json documents them.
 
 Why it looks the way it does: the plain list ``GET /rsv/v1/hotels/{hotelId}/reservations`` has no modified-since
 parameter and users report its offset is capped at 1000 (oracle/hospitality-api-docs issues 90 and 103). So the
 connector reads by *arrival window*: a full extract walks the arrival calendar in windows small enough that no window
 pages past the offset cap (a window that would is split in two), and an incremental run re-reads a rolling arrival
-window (reconciliation) instead of trusting a cursor the API cannot honour.
+window (reconciliation) instead of trusting a cursor the API cannot honour. It asks for
+``fetchInstructions=Reservation`` and ``CancellationInfo`` (the list type's ``cancellationInfo``).
 
-Mapping in OPERA's own words (documented in docs/connectors.md):
-- ``reservationStatus``: Reserved/Requested/Waitlisted/DueIn -> confirmed; InHouse/DueOut/PendingCheckout/Walkin ->
-  checked_in; CheckedOut -> checked_out; Cancelled -> cancelled; NoShow -> no_show.
-- meals: packages BRKF/LNCH/DINR (breakfast+lunch+dinner = FB, dinner = HB, breakfast = BB); a rate plan ending
-  ``-RO`` is room only; nothing at all is unknown.
+Mapping in OPERA's own words (every value of ``pMS_ResStatusType``, docs/connectors.md):
+- ``reservationStatus``: Reserved/DueIn -> confirmed; InHouse/DueOut/PendingCheckout/Walkin -> checked_in;
+  CheckedOut -> checked_out; Cancelled -> cancelled; NoShow -> no_show; Requested and Waitlisted are not bookings
+  (skipped and counted); anything else is quarantined naming the value.
+- stay: ``roomStay.arrivalDate``/``departureDate`` (the current stay; ``originalTimeSpan`` is the stay as first
+  booked, so a moved stay is read on its new nights). The one exception is an early departure: a CheckedOut stay
+  whose ``departureDate`` is before ``originalTimeSpan.endDate`` keeps the booked departure, and the day it left
+  is ``checked_out_on``.
+- cancellation/no-show date: ``cancellationInfo.date`` (else the day of ``lastModifyDateTime``).
+- meals: ``pkgConsumptionInfo[].packageCode`` (the list type's packages; ``reservationPackages`` of the detail type
+  is read too): BRKF+LNCH+DINR = FB, DINR = HB, BRKF = BB; a rate plan ending ``-RO`` is room only; else unknown.
+- channel: ``roomStay.sourceCode`` (source of business; ``sourceOfBusiness`` in the spec's own example), else
+  ``roomStay.bookingChannelCode``, else ``sourceOfSale.sourceCode``.
+- counts and amounts are integers/numbers in the schema and strings in the spec's example: both are read.
+- ``numberOfRooms`` n > 1: n unified reservations ``<id>:1..n``, each at ``rateAmount`` (OPERA's rate is per room)
+  and ``totalAmount`` split evenly.
+- timestamps (``createDateTime``...) are property-local (``2020-01-09 01:02:48.0``); with an offset or ``Z`` they are
+  turned into the hotel's date.
 """
 
 from __future__ import annotations
@@ -25,12 +39,15 @@ from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
     Normalised,
+    NotABooking,
     PmsConnector,
     Window,
     answer_token,
     assemble,
     pages_with,
     read_listing,
+    reject,
+    room_external_id,
 )
 from hotel_pipeline.sources.pms.errors import ClientRequestError, MalformedResponseError
 from hotel_pipeline.sources.pms.http import RateLimit, RetryBody
@@ -39,8 +56,6 @@ SOURCE = "opera"
 
 STATUS_FROM_OPERA = {
     "Reserved": "confirmed",
-    "Requested": "confirmed",
-    "Waitlisted": "confirmed",
     "DueIn": "confirmed",
     "InHouse": "checked_in",
     "DueOut": "checked_in",
@@ -50,6 +65,9 @@ STATUS_FROM_OPERA = {
     "Cancelled": "cancelled",
     "NoShow": "no_show",
 }
+
+#: OPERA statuses of records that are not bookings (skipped and counted), with why.
+NOT_BOOKINGS = {"Requested": "a reservation request", "Waitlisted": "a waitlist entry"}
 
 #: Package codes (and common long forms) that mean a meal is included.
 BREAKFAST_CODES = {"BRKF", "BKFST", "BREAKFAST", "BB"}
@@ -69,9 +87,13 @@ def _float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def parse_opera_timestamp(text: str) -> datetime:
-    """``2020-01-09 01:02:48.0`` (property-local, naive) as a naive datetime."""
-    return datetime.strptime(text.split(".")[0], "%Y-%m-%d %H:%M:%S")
+def parse_opera_timestamp(text: str, timezone: str | None = None) -> datetime:
+    """``2020-01-09 01:02:48.0`` (property-local, naive) as a naive datetime; with an offset or ``Z`` (and a
+    ``timezone``), the hotel-local wall time of that instant (naive)."""
+    value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    if value.tzinfo is not None and timezone:
+        return value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return value.replace(tzinfo=None)
 
 
 def meal_plan_from(packages: list[Mapping[str, Any]], rate_plan: str | None) -> str:
@@ -101,43 +123,63 @@ def reservation_id(record: Mapping[str, Any]) -> str:
     raise OperaRecordError("reservation without a reservationIdList entry of type Reservation")
 
 
-def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One OPERA ``reservationInfo`` item -> unified fields + ``external_id``, ``source_modified_at`` and ``guest``.
+def _day(value: Any, what: str) -> date:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except (TypeError, ValueError):
+        raise OperaRecordError(f"unreadable {what} {value!r}") from None
+
+
+def normalise(record: Mapping[str, Any], timezone: str = "UTC") -> list[dict[str, Any]]:
+    """One OPERA ``reservationInfo`` item -> its unified rows (one per room of ``numberOfRooms``), each with
+    ``external_id``, ``source_modified_at`` and ``guest``; raises ``NotABooking`` for a request or waitlist entry.
 
     ``guest`` holds the raw PII (name, e-mail, phone) for the framework to tokenise; it never reaches
     ``reservations``. ``source_modified_at`` is OPERA's property-local ``lastModifyDateTime`` (naive).
     """
     raw_status = record.get("reservationStatus")
+    if raw_status in NOT_BOOKINGS:
+        raise NotABooking(f"opera reservationStatus {raw_status} ({NOT_BOOKINGS[raw_status]})")
     if raw_status not in STATUS_FROM_OPERA:
         raise OperaRecordError(f"unknown OPERA reservationStatus {raw_status!r}")
     status = STATUS_FROM_OPERA[raw_status]
     stay = record.get("roomStay") or {}
     span = stay.get("originalTimeSpan") or {}
-    arrival = date.fromisoformat(span.get("startDate") or stay["arrivalDate"])
-    departure = date.fromisoformat(span.get("endDate") or stay["departureDate"])
-    actual_departure = date.fromisoformat(stay.get("departureDate") or departure.isoformat())
-    cancellation = record.get("cancellation") or {}
+    arrival = _day(stay.get("arrivalDate") or span.get("startDate"), "roomStay.arrivalDate")
+    departure = _day(stay.get("departureDate") or span.get("endDate"), "roomStay.departureDate")
+    checked_out_on = None
+    if status == "checked_out":
+        checked_out_on = departure
+        booked_end = _day(span["endDate"], "originalTimeSpan.endDate") if span.get("endDate") else None
+        if booked_end is not None and booked_end > departure:  # an early departure: the booked stay stands
+            departure = booked_end
     cancelled_on = None
     if status in ("cancelled", "no_show"):
-        when = cancellation.get("cancellationDate") or record.get("lastModifyDateTime", "")[:10]
-        cancelled_on = date.fromisoformat(when)
-    meal = meal_plan_from(record.get("reservationPackages") or [], stay.get("ratePlanCode"))
-    total = (stay.get("totalAmount") or {}).get("amount")
+        when = (record.get("cancellationInfo") or {}).get("date") or (record.get("cancellation") or {}).get(
+            "cancellationDate")
+        cancelled_on = _day(when, "cancellationInfo.date") if when else parse_opera_timestamp(
+            record["lastModifyDateTime"], timezone).date()
+    packages = [*(record.get("pkgConsumptionInfo") or []), *(record.get("reservationPackages") or [])]
+    meal = meal_plan_from(packages, stay.get("ratePlanCode"))
+    rooms = max(1, _int(stay.get("numberOfRooms")) or 1)
+    total = _float((stay.get("totalAmount") or {}).get("amount"))
     nights = (departure - arrival).days
     rate = stay.get("rateAmount") or {}
-    net_amount = _float(total) if total not in (None, "") else (_float(rate.get("amount")) or 0.0) * nights
+    per_room = round(total / rooms, 2) if total is not None else round((_float(rate.get("amount")) or 0.0) * nights,
+                                                                        2)
     guest = record.get("reservationGuest") or {}
-    return {
-        "external_id": reservation_id(record),
+    channel = stay.get("sourceCode") or stay.get("sourceOfBusiness") or stay.get("bookingChannelCode") or (
+        record.get("sourceOfSale") or {}).get("sourceCode")
+    rid = reservation_id(record)
+    base = {
         "status": status,
-        "booked_on": parse_opera_timestamp(record["createDateTime"]).date(),
+        "booked_on": parse_opera_timestamp(record["createDateTime"], timezone).date(),
         "cancelled_on": cancelled_on,
-        "checked_out_on": actual_departure if status == "checked_out" else None,
+        "checked_out_on": checked_out_on,
         "arrival_date": arrival,
         "departure_date": departure,
         "nights": nights,
         "room_type": stay.get("roomType"),
-        "room_number": stay.get("roomId") or stay.get("roomNumber"),
         "adults": _int(stay.get("adultCount")),
         "children": _int(stay.get("childCount")),
         "babies": _int((stay.get("childBuckets") or {}).get("bucket1Count")),
@@ -145,11 +187,11 @@ def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
         "is_dbb": meal in ("HB", "FB"),
         # OPERA meal packages are inclusions of the rate, not a package deal: nothing here says "package".
         "is_package": False,
-        "net_amount": net_amount,
+        "net_amount": per_room,
         "gross_amount": None,
         "currency": (stay.get("totalAmount") or rate).get("currencyCode"),
-        "channel": stay.get("sourceOfBusiness"),
-        "source_modified_at": parse_opera_timestamp(record["lastModifyDateTime"]),
+        "channel": channel,
+        "source_modified_at": parse_opera_timestamp(record["lastModifyDateTime"], timezone),
         "guest": {
             "first_name": guest.get("givenName"),
             "last_name": guest.get("surname"),
@@ -157,6 +199,9 @@ def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
             "phone": guest.get("phoneNumber"),
         },
     }
+    room_number = stay.get("roomId") or stay.get("roomNumber")
+    return [{**base, "external_id": room_external_id(rid, n, rooms), "room_number": room_number if n == 1 else None,
+             "guest": dict(base["guest"])} for n in range(1, rooms + 1)]
 
 
 # -- the connector -------------------------------------------------------------------------------------------------
@@ -224,7 +269,8 @@ class OperaConnector(PmsConnector):
 
     def _page(self, start: date, end: date, offset: int) -> dict[str, Any]:
         params = {"arrivalStartDate": start.isoformat(), "arrivalEndDate": end.isoformat(),
-                  "limit": int(self.options["page_size"]), "offset": offset}
+                  "limit": int(self.options["page_size"]), "offset": offset,
+                  "fetchInstructions": ["Reservation", "CancellationInfo"]}
         data = self.http.call("GET", f"/rsv/v1/hotels/{self.hotel_code}/reservations", params=params,
                               headers=self._headers, check=_expect_list, label="reservations")
         return data["reservations"]
@@ -279,8 +325,9 @@ class OperaConnector(PmsConnector):
                 try:
                     records[reservation_id(item)] = item
                 except OperaRecordError as exc:
-                    rejects.append({"reason": str(exc), "payload": item})
-        return assemble(records, normalise, ctx, "opera reservation", (OperaRecordError,), rejects)
+                    rejects.append(reject("opera reservation", "(no id)", exc, item))
+        return assemble(records, lambda item: normalise(item, ctx.timezone), ctx, "opera reservation",
+                        (OperaRecordError,), rejects)
 
 
 CONNECTOR = OperaConnector

@@ -95,6 +95,46 @@ def _nullable(node: Any) -> Any:
     return {"anyOf": [node, {"type": "null"}]}
 
 
+_LONG_DIGITS = re.compile(r"\d{2,}")
+
+
+def _distinct(value: Any, positions: dict[int, list[int]]) -> Any:
+    """``value`` with the records of each list that differ only in multi-digit numbers (ids, dates, amounts) kept
+    once: a page of 200 reservations rendered alike is validated in a few shapes, not 200 times (what decides
+    validity, types, enum words, nulls, missing fields and single-digit counts, is kept in the key). ``positions``
+    maps each kept list to the original index of every element it keeps, for error paths."""
+    if isinstance(value, dict):
+        return {k: _distinct(v, positions) for k, v in value.items()}
+    if not isinstance(value, list):
+        return value
+    kept, where, seen = [], [], set()
+    for index, item in enumerate(value):
+        key = _LONG_DIGITS.sub("11", json.dumps(item, sort_keys=True, default=str)) if isinstance(
+            item, dict | list) else None
+        if key is not None and key in seen:
+            continue
+        if key is not None:
+            seen.add(key)
+        kept.append(_distinct(item, positions))
+        where.append(index)
+    positions[id(kept)] = where
+    return kept
+
+
+def _original_path(distinct: Any, path: list[Any], positions: dict[int, list[int]]) -> list[Any]:
+    out, node = [], distinct
+    for part in path:
+        if isinstance(node, list) and isinstance(part, int):
+            out.append(positions.get(id(node), list(range(len(node))))[part])
+        else:
+            out.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return out
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -183,11 +223,13 @@ class OpenApiSpec:
         return self._validators[pointer]
 
     def _schema_errors(self, pointer: str, value: Any, what: str) -> list[str]:
-        errors = sorted(self._validator(pointer).iter_errors(value), key=lambda e: list(e.absolute_path))
+        positions: dict[int, list[int]] = {}
+        distinct = _distinct(value, positions)
+        errors = sorted(self._validator(pointer).iter_errors(distinct), key=lambda e: [str(p) for p in e.path])
         out = []
         for err in errors[:20]:
             deepest = min(err.context or [err], key=lambda e: -len(e.absolute_path)) if err.context else err
-            where = _where(deepest.absolute_path)
+            where = _where(_original_path(distinct, list(deepest.absolute_path), positions))
             out.append(f"{what}{' ' + where if where else ''}: {deepest.message[:300]}")
         return list(dict.fromkeys(out))
 

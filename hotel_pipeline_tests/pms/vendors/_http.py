@@ -89,6 +89,7 @@ def sandbox(vendor: str, credentials: dict[str, str], faults: Faults | None = No
                            throttle=throttle, options={vendor: options or {}}, validate_specs=True)
     with SandboxServer(Sandbox(world(), config)) as server:
         yield server
+    server.sandbox.settle()
     violations = server.sandbox.spec_violations
     assert not violations, f"{len(violations)} spec violations, e.g. {list(dict.fromkeys(violations))[:10]}"
 

@@ -22,7 +22,7 @@ def test_sample_covers_every_status_meal_and_early_departure() -> None:
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['external_id']}-{r['status']}-{r['meal_plan']}")
 def test_round_trip(row: dict) -> None:
     record = json.loads(json.dumps(sandbox.render_reservation(row, TIMEZONE)))
-    got = connector.normalise(record)
+    [got] = connector.normalise(record, TIMEZONE)
     assert {k: got[k] for k in expected(row)} == expected(row)
     assert got["external_id"] == row["external_id"]
     assert got["net_amount"] == pytest.approx(row["net_amount"], abs=0.01)
@@ -38,7 +38,7 @@ def test_vendor_vocabulary() -> None:
     assert rec["roomStay"]["departureDate"] == early["checked_out_on"].isoformat()
     assert rec["roomStay"]["originalTimeSpan"]["endDate"] == early["departure_date"].isoformat()
     hb = next(r for r in ROWS if r["meal_plan"] == "HB")
-    assert [p["packageCode"] for p in sandbox.render_reservation(hb, TIMEZONE)["reservationPackages"]] == [
+    assert [p["packageCode"] for p in sandbox.render_reservation(hb, TIMEZONE)["pkgConsumptionInfo"]] == [
         "BRKF", "DINR"]
     assert rec["lastModifyDateTime"].endswith(".0")
 
@@ -54,14 +54,14 @@ def test_unknown_status_is_an_error() -> None:
     rec = sandbox.render_reservation(ROWS[0], TIMEZONE)
     rec["reservationStatus"] = "Teleported"
     with pytest.raises(connector.OperaRecordError, match="Teleported"):
-        connector.normalise(rec)
+        connector.normalise(rec, TIMEZONE)
 
 
 # -- through real HTTP on loopback ---------------------------------------------------------------------------------
 from hotel_pipeline.sources.pms.base import Window  # noqa: E402
 from hotel_pipeline_tests.pms.vendors import _http as h  # noqa: E402
 
-CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "opera-appkey-91c2"}
+CREDS = {"client_id": "opera-client", "client_secret": "opera-secret-7f3a", "app_key": "5b1c2f0e-7d4a-4c3b-9e8f-0a1b2c3d4e5f"}
 OPTIONS = {"arrival_from": "2015-12-01", "horizon_days": 120, "window_days": 92}
 
 

@@ -9,6 +9,7 @@ convention that ties the two sides together lives in one place: a vendor's sandb
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +37,13 @@ def env_var(vendor: str, field_name: str, hotel_id: str) -> str:
 def make_credentials(vendor: str, hotel_ids: list[str]) -> dict[str, dict[str, str]]:
     """Fresh random secrets per hotel for the vendor's credential fields."""
     fields = vendor_classes()[vendor].credential_fields
-    return {h: {f: f"{vendor[:3]}-{f[:3]}-{secrets.token_hex(12)}" for f in fields} for h in hotel_ids}
+    return {h: {f: _secret(vendor, f) for f in fields} for h in hotel_ids}
+
+
+def _secret(vendor: str, field_name: str) -> str:
+    if (vendor, field_name) == ("opera", "app_key"):
+        return str(uuid.uuid4())  # OHIP application keys are UUIDs (the spec's x-app-key pattern)
+    return f"{vendor[:3]}-{field_name[:3]}-{secrets.token_hex(12)}"
 
 
 def source_for(vendor: str, hotel_id: str, base_url: str, **options: Any) -> Source:
@@ -107,6 +114,7 @@ def running_sandbox(
     env = {k: v for vendor in vendors for k, v in credential_env(vendor, creds[vendor]).items()}
     with server:
         yield RunningSandbox(server=server, world=world, credentials=creds, env=env)
+    server.sandbox.settle()
     violations = server.sandbox.spec_violations
     if violations:
         shown = "\n".join(list(dict.fromkeys(violations))[:40])

@@ -8,7 +8,8 @@ answer -> body faults (truncated / invalid JSON) and latency. Control endpoints 
 
 Spec validation (``SandboxConfig.validate_specs``, on in the tests): for a vendor whose handler names a bundled
 ``spec`` (Cloudbeds, OPERA, Beds24), every request received and every JSON response served is validated with
-``sandbox.spec.OpenApiSpec``; each breach is appended to ``Sandbox.spec_violations`` (the request or response is still
+``sandbox.spec.OpenApiSpec`` (responses are kept as served and validated by ``settle()``, so validation never
+delays the client); each breach is appended to ``Sandbox.spec_violations`` (the request or response is still
 served, so a test sees every breach at once and ``harness.running_sandbox`` fails on any). Responses whose status the
 operation does not document (the injected 5xx/429 faults, timeouts) and corrupted bodies are not validated: they
 stand for what a proxy in between sends, not the vendor.
@@ -59,6 +60,7 @@ class Sandbox:
         #: every spec breach seen (requests received, responses served), in order; see the module docstring
         self.spec_violations: list[str] = []
         self._violations_lock = threading.Lock()
+        self._unchecked: list[tuple[str, str, str, int, bytes]] = []
         for vendor, creds in config.credentials.items():
             if vendor not in classes:
                 raise ValueError(f"the sandbox has no vendor {vendor!r}; known: {sorted(classes)}")
@@ -75,13 +77,25 @@ class Sandbox:
         self.config.faults[vendor] = faults
         self.handlers[vendor].dice = FaultDice(faults)
 
-    def dispatch(self, request: SandboxRequest) -> tuple[SandboxResponse, float, str | None]:
-        """(response, seconds to sleep before answering, body fault) for a request whose path starts with /vendor."""
-        response, delay, body_fault = self._dispatch(request)
+    def served(self, request: SandboxRequest, response: SandboxResponse, payload: bytes,
+               body_fault: str | None) -> None:
+        """Keep a served response for validation by ``settle`` (validating while serving would hold the GIL the
+        client in the same process needs, and delay it)."""
         handler = self.handlers.get(request.vendor)
-        if self.config.validate_specs and handler is not None and handler.spec and body_fault is None:
-            self._check_response(handler, request, response)
-        return response, delay, body_fault
+        if not (self.config.validate_specs and handler is not None and handler.spec and body_fault is None):
+            return
+        if request.path in handler.spec_exempt_paths or isinstance(response.body, bytes):
+            return
+        with self._violations_lock:
+            self._unchecked.append((handler.spec, request.method, request.path, response.status, payload))
+
+    def settle(self) -> None:
+        """Validate every response served so far (call before reading ``spec_violations``)."""
+        with self._violations_lock:
+            pending, self._unchecked = self._unchecked, []
+        for vendor, method, path, status, payload in pending:
+            body = json.loads(payload)  # what went on the wire (dates as strings), not the Python objects
+            self._record(OpenApiSpec.load(vendor).response_violations(method, path, status, body))
 
     def _record(self, problems: list[str]) -> None:
         if problems:
@@ -104,14 +118,8 @@ class Sandbox:
         spec = OpenApiSpec.load(handler.spec)
         self._record(spec.request_violations(request.method, request.path, query, body, request.headers))
 
-    def _check_response(self, handler: VendorHandler, request: SandboxRequest, response: SandboxResponse) -> None:
-        if request.path in handler.spec_exempt_paths or isinstance(response.body, bytes):
-            return
-        spec = OpenApiSpec.load(handler.spec)
-        body = json.loads(response.encoded())  # what goes on the wire (dates as strings), not the Python objects
-        self._record(spec.response_violations(request.method, request.path, response.status, body))
-
-    def _dispatch(self, request: SandboxRequest) -> tuple[SandboxResponse, float, str | None]:
+    def dispatch(self, request: SandboxRequest) -> tuple[SandboxResponse, float, str | None]:
+        """(response, seconds to sleep before answering, body fault) for a request whose path starts with /vendor."""
         parts = request.path.lstrip("/").split("/", 1)
         if parts[0] == "_sandbox":
             return self._control(request, parts[1] if len(parts) > 1 else ""), 0.0, None
@@ -210,6 +218,7 @@ def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client timed out and left: exactly what a timeout fault is for
+            sandbox.served(request, response, payload, body_fault)
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server naming
 

@@ -1,19 +1,28 @@
-"""Oracle OPERA Cloud (OHIP) as the sandbox serves it: how a world booking looks in OPERA's own words.
+"""Oracle OPERA Cloud (OHIP) as the sandbox serves it, held to OPERA's rsv.json (Swagger 2.0, bundled in
+sandbox/specs/opera; every request and response is validated against it in the tests).
 
 Why this module exists: the connector must be tested against something that behaves like OHIP, not like our model.
-So the sandbox renders every booking the way the OPERA Reservation API (``rsv/v1``) does:
+So the sandbox renders every booking as the list operation ``GET /rsv/v1/hotels/{hotelId}/reservations`` documents
+its ``reservationInfoType``:
 
 - ids live in ``reservationIdList`` (``Reservation`` = internal id, ``Confirmation`` = guest-facing number);
-- statuses are OPERA's ``pmsResStatusType`` words (Reserved, InHouse, CheckedOut, Cancelled, NoShow);
+- statuses are OPERA's ``pMS_ResStatusType`` words (Reserved, InHouse, CheckedOut, Cancelled, NoShow);
+- the stay is ``roomStay.arrivalDate``/``departureDate`` (the current stay); ``roomStay.originalTimeSpan`` holds the
+  dates the reservation was made with ("dates of the original reservation"): an early departure moves
+  ``departureDate`` to the day the guest left while ``originalTimeSpan.endDate`` keeps the booked one;
+- counts and amounts are the schema's integers and numbers (``adultCount``, ``rateAmount.amount``; the spec's own
+  example prints them as strings, which the connector reads too);
 - dates are property-local strings; ``createDateTime`` / ``lastModifyDateTime`` look like ``2016-01-09 10:02:48.0``;
-- the booked span is ``roomStay.originalTimeSpan``; ``roomStay.departureDate`` moves to the real day of an early
-  departure (so an early check-out is visible without a separate field);
-- meals are *packages* (``reservationPackages[].packageCode``: BRKF, LNCH, DINR) and room-only is a rate-code idiom
-  (``ratePlanCode`` ending ``-RO``); a booking with neither says nothing about meals (unknown);
-- the assigned room is ``roomStay.roomId`` (the schema's name; the spec's own example says ``roomNumber``).
+- meals are packages of the list type, ``pkgConsumptionInfo[].packageCode`` (BRKF, LNCH, DINR), and room-only is a
+  rate-code idiom (``ratePlanCode`` ending ``-RO``); a booking with neither says nothing about meals (unknown);
+- a cancellation is ``cancellationInfo`` (``code``, ``description``, ``date``), fetched with
+  ``fetchInstructions=CancellationInfo``;
+- the channel is ``roomStay.sourceCode`` (source of business), the assigned room ``roomStay.roomId`` (the
+  schema's name; the spec's own example says ``roomNumber``).
 
-Sandbox conventions (no verbatim OPERA source for them): ``cancellation.cancellationDate`` carries the date of a
-cancellation or no-show, ``roomStay.totalAmount`` the stay total, ``roomStay.childBuckets.bucket1Count`` infants.
+Sandbox readings (no verbatim OPERA source for them): a no-show carries ``cancellationInfo`` with code ``NOSHOW``
+and the day it was processed; ``roomStay.totalAmount`` is the stay total; ``roomStay.childBuckets.bucket1Count``
+(the first age bucket) counts infants.
 """
 
 from __future__ import annotations
@@ -70,8 +79,13 @@ def opera_timestamp(instant: datetime, timezone: str) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S") + ".0"
 
 
-def _money(value: float | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema types none of these fields as nullable: an unknown value is left out."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def render_reservation(row: Mapping[str, Any], timezone: str) -> dict[str, Any]:
@@ -87,39 +101,35 @@ def render_reservation(row: Mapping[str, Any], timezone: str) -> dict[str, Any]:
     departure: date = row["departure_date"]
     actual_departure = row["checked_out_on"] if status == "checked_out" and row["checked_out_on"] else departure
     currency = row["currency"]
+    stay = _present({
+        "arrivalDate": arrival.isoformat(),
+        "departureDate": actual_departure.isoformat(),
+        "originalTimeSpan": {"startDate": arrival.isoformat(), "endDate": departure.isoformat()},
+        "adultCount": row["adults"],
+        "childCount": row["children"],
+        "childBuckets": {"bucket1Count": int(row["babies"] or 0)},
+        "roomClass": "ALL",
+        "roomType": row["room_type"],
+        "numberOfRooms": 1,
+        "roomId": row["room_number"],
+        "ratePlanCode": RATE_PLANS.get(meal, "BAR"),
+        "rateAmount": _present({"amount": _money(row["adr"]), "currencyCode": currency}),
+        "totalAmount": _present({"amount": _money(row["net_amount"]), "currencyCode": currency}),
+        "marketCode": str(row["channel"] or "").upper().replace("/", "") or None,
+        "sourceCode": row["channel"],
+    })
     record: dict[str, Any] = {
         "reservationIdList": [
             {"id": str(row["external_id"]), "type": "Reservation"},
             {"id": f"{int(row['external_id']) + 500000}", "type": "Confirmation"},
         ],
-        "roomStay": {
-            "arrivalDate": arrival.isoformat(),
-            "departureDate": actual_departure.isoformat(),
-            "originalTimeSpan": {"startDate": arrival.isoformat(), "endDate": departure.isoformat()},
-            "adultCount": str(row["adults"]),
-            "childCount": None if row["children"] is None else str(row["children"]),
-            "childBuckets": {"bucket1Count": str(row["babies"] or 0)},
-            "roomClass": "ALL",
-            "roomType": row["room_type"],
-            "numberOfRooms": "1",
-            "roomId": row["room_number"],
-            "ratePlanCode": RATE_PLANS.get(meal, "BAR"),
-            "rateAmount": {"amount": _money(row["adr"]), "currencyCode": currency},
-            "totalAmount": {"amount": _money(row["net_amount"]), "currencyCode": currency},
-            "marketCode": str(row["channel"] or "").upper().replace("/", "") or None,
-            "sourceOfBusiness": row["channel"],
-        },
-        "reservationGuest": {
+        "roomStay": stay,
+        "reservationGuest": _present({
             "givenName": row["first_name"],
             "surname": row["last_name"],
             "email": row["email"],
             "phoneNumber": row["phone"],
-            "nameType": "Guest",
-            "type": "Profile",
-        },
-        "reservationPackages": [
-            {"packageCode": code, "description": PACKAGE_DESCRIPTIONS[code]} for code in MEAL_PACKAGES.get(meal, [])
-        ],
+        }),
         "hotelId": row["hotel_id"],
         "roomStayReservation": True,
         "createDateTime": opera_timestamp(row["created_at"], timezone),
@@ -127,8 +137,14 @@ def render_reservation(row: Mapping[str, Any], timezone: str) -> dict[str, Any]:
         "reservationStatus": STATUS_TO_OPERA[status],
         "computedReservationStatus": STATUS_TO_OPERA[status],
     }
+    packages = MEAL_PACKAGES.get(meal, [])
+    if packages:
+        record["pkgConsumptionInfo"] = [{"packageCode": code, "packageDescription": PACKAGE_DESCRIPTIONS[code]}
+                                        for code in packages]
     if status in ("cancelled", "no_show") and row["cancelled_on"] is not None:
-        record["cancellation"] = {"cancellationDate": row["cancelled_on"].isoformat()}
+        code = "NOSHOW" if status == "no_show" else "CANCEL"
+        record["cancellationInfo"] = {"code": code, "description": "No show" if code == "NOSHOW" else "Cancelled",
+                                      "date": row["cancelled_on"].isoformat()}
     return record
 
 
@@ -149,7 +165,7 @@ class OperaHandler(VendorHandler):
     name: ClassVar[str] = "opera"
     rate_limit: ClassVar[RateLimitSpec | None] = RateLimitSpec(50, 1.0)
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "app_key")
-    spec: ClassVar[str | None] = None  # "opera" once the sandbox serves its spec
+    spec: ClassVar[str | None] = "opera"
     #: OHIP issues tokens from its OAuth API, a separate spec from the reservation API bundled here
     spec_exempt_paths: ClassVar[tuple[str, ...]] = (TOKEN_PATH,)
 
