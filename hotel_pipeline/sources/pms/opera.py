@@ -15,7 +15,8 @@ Mapping in OPERA's own words (every value of ``pMS_ResStatusType``, docs/connect
   booked, so a moved stay is read on its new nights). The one exception is an early departure: a CheckedOut stay
   whose ``departureDate`` is before ``originalTimeSpan.endDate`` keeps the booked departure, and the day it left
   is ``checked_out_on``.
-- cancellation/no-show date: ``cancellationInfo.date`` (else the day of ``lastModifyDateTime``).
+- cancellation/no-show date: ``cancellationInfo.date`` (else a no-show's arrival day, a cancellation's day of
+  ``lastModifyDateTime``).
 - meals: ``pkgConsumptionInfo[].packageCode`` (the list type's packages; ``reservationPackages`` of the detail type
   is read too): BRKF+LNCH+DINR = FB, DINR = HB, BRKF = BB; a rate plan ending ``-RO`` is room only; else unknown.
 - channel: ``roomStay.sourceCode`` (source of business; ``sourceOfBusiness`` in the spec's own example), else
@@ -157,16 +158,22 @@ def normalise(record: Mapping[str, Any], timezone: str = "UTC") -> list[dict[str
     if status in ("cancelled", "no_show"):
         when = (record.get("cancellationInfo") or {}).get("date") or (record.get("cancellation") or {}).get(
             "cancellationDate")
-        cancelled_on = _day(when, "cancellationInfo.date") if when else parse_opera_timestamp(
-            record["lastModifyDateTime"], timezone).date()
+        if when:
+            cancelled_on = _day(when, "cancellationInfo.date")
+        elif status == "no_show":
+            cancelled_on = arrival  # a no-show is processed on its arrival day
+        else:
+            cancelled_on = parse_opera_timestamp(record.get("lastModifyDateTime") or record["createDateTime"],
+                                                 timezone).date()
     packages = [*(record.get("pkgConsumptionInfo") or []), *(record.get("reservationPackages") or [])]
     meal = meal_plan_from(packages, stay.get("ratePlanCode"))
     rooms = max(1, _int(stay.get("numberOfRooms")) or 1)
     total = _float((stay.get("totalAmount") or {}).get("amount"))
     nights = (departure - arrival).days
     rate = stay.get("rateAmount") or {}
-    per_room = round(total / rooms, 2) if total is not None else round((_float(rate.get("amount")) or 0.0) * nights,
-                                                                        2)
+    nightly = _float(rate.get("amount"))
+    per_room = round(total / rooms, 2) if total is not None else None if nightly is None else round(nightly * nights,
+                                                                                                      2)
     guest = record.get("reservationGuest") or {}
     channel = stay.get("sourceCode") or stay.get("sourceOfBusiness") or stay.get("bookingChannelCode") or (
         record.get("sourceOfSale") or {}).get("sourceCode")
@@ -191,7 +198,8 @@ def normalise(record: Mapping[str, Any], timezone: str = "UTC") -> list[dict[str
         "gross_amount": None,
         "currency": (stay.get("totalAmount") or rate).get("currencyCode"),
         "channel": channel,
-        "source_modified_at": parse_opera_timestamp(record["lastModifyDateTime"], timezone),
+        "source_modified_at": parse_opera_timestamp(record.get("lastModifyDateTime") or record["createDateTime"],
+                                                    timezone),
         "guest": {
             "first_name": guest.get("givenName"),
             "last_name": guest.get("surname"),
