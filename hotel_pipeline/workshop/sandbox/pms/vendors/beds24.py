@@ -257,7 +257,7 @@ class Beds24Handler(VendorHandler):
     def _properties(self, hotel_id: str) -> dict[str, Any]:
         rooms = self.world.rooms(hotel_id)
         room_types = [
-            {"id": room_id(t), "name": t, "qty": max(1, rooms.filter(pl.col("room_type") == t).height),
+            {"id": room_id(t), "name": t, "qty": min(99, max(1, rooms.filter(pl.col("room_type") == t).height)),  # the spec: 1..99
              "units": [{"id": unit_id(n), "name": n} for n in rooms.filter(pl.col("room_type") == t)["room_number"]]}
             for t in self.world.room_types(hotel_id)
         ]
