@@ -243,17 +243,17 @@ def _accept_pages(tx: Tx, header: dict[str, Any], pages: list[dict[str, Any]], n
 
 
 def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, spool: Spool) -> str | None:
-    """Beds24 ``SYNC_ROOM`` events belong to the channel domain: the rooms they name go to
-    ``hotel_pipeline.channel.reconcile.on_inventory_webhook`` (a reconciliation of those rooms; safe to repeat).
-    Returns the rows' outcome, or None when the call failed (the rows stay pending and the next run tries again)."""
+    """Beds24 ``SYNC_ROOM`` events belong to the channel domain: each stored body goes to
+    ``hotel_pipeline.channel.reconcile.on_inventory_webhook(payload, warehouse=...)`` (a reconciliation of that room;
+    safe to repeat). Returns the rows' outcome, or None when a call failed (the rows stay pending for the next run)."""
     from hotel_pipeline.channel.reconcile import on_inventory_webhook
 
-    room_ids = sorted({str((spool.read_at(raw_file).get("extra") or {}).get("roomId"))
-                       for raw_file in rows["raw_file"].to_list()})
     try:
-        on_inventory_webhook(warehouse, hotel.id, room_ids)
+        for raw_file in rows["raw_file"].to_list():
+            on_inventory_webhook(json.loads(spool.read_at(raw_file)["body"]), warehouse=warehouse)
     except Exception as exc:  # noqa: BLE001 - a channel failure must not stop the reservations' batch
-        log.warning("webhooks: inventory dispatch failed (%s); the events stay pending", type(exc).__name__)
+        log.warning("webhooks: inventory dispatch of %s failed (%s); the events stay pending", hotel.id,
+                    type(exc).__name__)
         return None
     return "dispatched to channel reconciliation"
 
