@@ -18,12 +18,13 @@ from hotel_pipeline.defs.pacing import definitions as pacing
 from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
+from hotel_pipeline.defs.warehouse import definitions as warehouse_defs
 from hotel_pipeline.defs.webhooks import definitions as webhooks
 from hotel_pipeline.execution import executor_from_env
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel)
+DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel, warehouse_defs)
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:

@@ -90,3 +90,27 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 def frozen_clock() -> Clock:
     """2016-07-31 03:00 Lisbon (02:00 UTC): the demo's clock."""
     return Clock(frozen_at="2016-07-31T02:00:00+00:00")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The adversarial CSV corpus as a figure: inputs tried, and how many got exactly the outcome owed to them."""
+    outcomes: dict[str, dict[str, str]] = {"test_corpus_case[": {}, "test_corpus_case_on_postgres[": {}}
+    for status in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(status, []):
+            nodeid = getattr(report, "nodeid", "")
+            for prefix, seen in outcomes.items():
+                if f"::{prefix}" in nodeid and (report.when == "call" or status in ("error", "skipped")):
+                    seen[nodeid] = status
+    lines = []
+    for prefix, engine in (("test_corpus_case[", "DuckDB"), ("test_corpus_case_on_postgres[", "PostgreSQL")):
+        seen = outcomes[prefix]
+        if seen:
+            ok = sum(s == "passed" for s in seen.values())
+            skipped = sum(s == "skipped" for s in seen.values())
+            lines.append(f"{engine}: {len(seen)} inputs tried, {ok} handled as expected"
+                         + (f", {skipped} skipped" if skipped else "")
+                         + (f", {len(seen) - ok - skipped} NOT" if len(seen) - ok - skipped else ""))
+    if lines:
+        terminalreporter.write_sep("-", "adversarial CSV corpus")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -37,7 +37,7 @@ def build_live(warehouse: Warehouse, clock: Clock, portfolio: Portfolio | None =
 
 
 def import_full_dataset(warehouse: Warehouse, clock: Clock) -> None:
-    import_file(warehouse, settings.DATASET_PATH, load_portfolio(), clock)
+    import_file(warehouse, settings.DATASET_PATH, load_portfolio(), clock, row_number_ids=True)
 
 
 def independent_occupancy(path: Path = settings.DATASET_PATH) -> dict:

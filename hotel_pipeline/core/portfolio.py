@@ -73,6 +73,48 @@ class Hotel:
 
 
 @dataclass(frozen=True)
+class ImportLimits:
+    """What an imported row or file may look like before it is committed (``import_limits:`` in the portfolio YAML).
+
+    Every row outside these bounds goes to the quarantine with the bound it broke; nothing outside them ever reaches
+    the unified model, so one absurd row cannot make a later model or contract fail for every hotel. The defaults
+    hold every booking of the bundled data set with room to spare; tighten them per deployment.
+    """
+
+    #: dates of a booking (booked, arrival, departure, cancelled, checked out) within
+    #: [business date - past_days, business date + future_days]
+    past_days: int = 3650
+    future_days: int = 1100
+    max_nights: int = 365
+    #: adults + children + babies of one booking
+    max_guests: int = 100
+    #: net revenue per night, in the hotel's currency (negative: refunds and corrections exist)
+    min_nightly_rate: float = -10_000.0
+    max_nightly_rate: float = 100_000.0
+    #: a file's size after decompression (a gzip bomb stops here)
+    max_file_bytes: int = 512 * 1024 * 1024
+    #: an inbox file is read only once its size and modification time have not changed for this long
+    file_stable_seconds: float = 30.0
+    #: imports of a file that failed (crashed, not rejected) are retried on the next sensor ticks up to this many times
+    max_attempts: int = 3
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None, where: str) -> ImportLimits:
+        raw = dict(raw or {})
+        known = {f for f in cls.__dataclass_fields__}
+        if unknown := sorted(set(raw) - known):
+            raise PortfolioError(f"{where}: import_limits has unknown keys {unknown}; known: {sorted(known)}")
+        try:
+            limits = cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items()})
+        except (TypeError, ValueError) as exc:
+            raise PortfolioError(f"{where}: import_limits: {exc}") from exc
+        if min(limits.past_days, limits.future_days, limits.max_nights, limits.max_guests, limits.max_file_bytes,
+               limits.max_attempts) <= 0 or limits.min_nightly_rate > limits.max_nightly_rate:
+            raise PortfolioError(f"{where}: import_limits must be positive (and min_nightly_rate <= max_nightly_rate)")
+        return limits
+
+
+@dataclass(frozen=True)
 class Portfolio:
     hotels: tuple[Hotel, ...]
     path: Path | None = None
@@ -80,6 +122,8 @@ class Portfolio:
     csv_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The whole parsed YAML mapping: domains read their own sections from it (e.g. ``dining:``).
     document: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: Plausibility bounds of imported rows and files (``import_limits:`` in the YAML).
+    import_limits: ImportLimits = field(default_factory=ImportLimits)
 
     def hotel(self, hotel_id: str) -> Hotel:
         for hotel in self.hotels:
@@ -157,7 +201,8 @@ def parse_portfolio(data: dict[str, Any], path: Path | None = None) -> Portfolio
     ids = [h.id for h in hotels]
     if len(set(ids)) != len(ids):
         raise PortfolioError(f"{where}: hotel ids must be unique, got {ids}")
-    return Portfolio(hotels=hotels, path=path, csv_mappings=dict(data.get("csv_mappings") or {}), document=dict(data))
+    return Portfolio(hotels=hotels, path=path, csv_mappings=dict(data.get("csv_mappings") or {}), document=dict(data),
+                     import_limits=ImportLimits.parse(data.get("import_limits"), where))
 
 
 def load_portfolio(path: Path | None = None) -> Portfolio:

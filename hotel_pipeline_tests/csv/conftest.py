@@ -4,6 +4,7 @@ The legacy-CSV portfolio (data/portfolio_csv.yaml): the same two hotels as the d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def portfolio() -> Portfolio:
-    return load_portfolio(settings.REPO_ROOT / "data" / "portfolio_csv.yaml")
+    """The CSV portfolio with a small decompressed-size cap (so the corpus's gzip bomb stays cheap)."""
+    from hotel_pipeline_tests.csv.corpus import CORPUS_MAX_FILE_BYTES
+
+    loaded = load_portfolio(settings.REPO_ROOT / "data" / "portfolio_csv.yaml")
+    return replace(loaded, import_limits=replace(loaded.import_limits, max_file_bytes=CORPUS_MAX_FILE_BYTES))
 
 
 @pytest.fixture

@@ -152,6 +152,119 @@ def _corrupt_gzip() -> bytes:
     return packed[: len(packed) // 2]
 
 
+#: Guest details planted in hostile files: none of them may reach the quarantine (or any table).
+PLANTED_PII = ("maria.silva@example.com", "+351 912 345 678", "Maria Silva")
+#: The corpus runs with a small decompressed-size cap, so a gzip bomb is cheap to build and to refuse.
+CORPUS_MAX_FILE_BYTES = 2_000_000
+
+
+def _without_column(column: str) -> bytes:
+    head, body = header(), rows()
+    i = head.index(column)
+    return _utf8(render([h for j, h in enumerate(head) if j != i], [[v for j, v in enumerate(r) if j != i] for r in body]))
+
+
+def _duplicate_rows(conflicting: bool) -> bytes:
+    head, body = header(), rows()
+    twin = list(body[4])
+    if conflicting:
+        twin[head.index("adr")] = "250"  # same booking_ref, other content
+    body.insert(7, twin)  # line 9
+    return _utf8(render(head, body))
+
+
+def _truncated_last_column() -> bytes:
+    text = base_text()
+    return _utf8(text[: text.rstrip("\n").rfind(",") + 2])  # the last row's booking_ref "102" cut to "1"
+
+
+def _pii_columns() -> bytes:
+    """Guest columns the layout does not know, and a broken row carrying them."""
+    head, body = header(), rows()
+    head = [*head, "guest_name", "guest_email", "guest_phone"]
+    body = [[*r, PLANTED_PII[2], PLANTED_PII[0], PLANTED_PII[1]] for r in body]
+    body[3] = body[3][:-6] + body[3][-3:]  # three fields short: the guest fields slide into known columns
+    return _utf8(render(head, body))
+
+
+def _pii_in_known_column() -> bytes:
+    return _utf8(with_field({5: {"company": f"{PLANTED_PII[0]} / {PLANTED_PII[1]}", "adr": "cheap"}}))
+
+
+def _gzip_bomb() -> bytes:
+    head_line = base_text().split("\n", 1)[0]
+    return gzip.compress(_utf8(head_line + "\n") + b"0" * (CORPUS_MAX_FILE_BYTES + 1), compresslevel=9)
+
+
+def _long_name() -> str:
+    return "H1_" + "x" * 236 + ".csv"  # 243 characters: the raw copy's name would pass the 255-byte limit
+
+
+def _hostile_cases() -> list[Case]:
+    """Inputs a careless operator or a hostile user produces; each one once crashed, lost or corrupted data."""
+    n = BASE_ROWS
+    contract = "breaks the reservations contract: "
+    return [
+        Case("checkout_before_arrival", "H1_checkout_early.csv", _utf8(with_field({
+            2: {"reservation_status_date": "2015-06-01"}})),
+             Loaded(n - 1, {line_of(2): contract + "checked_out_within_stay"})),
+        Case("cancel_before_booking", "H1_cancel_early.csv", _utf8(with_field({
+            8: {"reservation_status_date": "2015-03-01"}})),
+             Loaded(n - 1, {line_of(8): contract + "cancelled_on_not_before_booked_on"})),
+        Case("year_zero", "H1_year0.csv", _utf8(with_field({3: {"arrival_date_year": "0"}})),
+             Loaded(n - 1, {line_of(3): "arrival date 0-"})),
+        Case("year_9999", "H1_year9999.csv", _utf8(with_field({3: {"arrival_date_year": "9999"}})),
+             Loaded(n - 1, {line_of(3): "arrival_date 9999-"})),
+        Case("year_999999999", "H1_year_huge.csv", _utf8(with_field({3: {"arrival_date_year": "999999999"}})),
+             Loaded(n - 1, {line_of(3): "arrival date 999999999-"})),
+        Case("status_year_huge", "H1_status_year.csv", _utf8(with_field({4: {"reservation_status_date": "999999999-01-01"}})),
+             Loaded(n - 1, {line_of(4): "is not a YYYY-MM-DD date"})),
+        Case("lead_time_int_max", "H1_lead_max.csv", _utf8(with_field({6: {"lead_time": "2147483647"}})),
+             Loaded(n - 1, {line_of(6): "booked_on "})),
+        Case("lead_time_overflow", "H1_lead_overflow.csv", _utf8(with_field({6: {"lead_time": "99999999999"}})),
+             Loaded(n - 1, {line_of(6): "lead_time '99999999999' must be a whole number >= 0"})),
+        Case("five_million_nights", "H1_nights.csv", _utf8(with_field({5: {"stays_in_week_nights": "5000000"}})),
+             Loaded(n - 1, {line_of(5): "nights is more than import_limits max_nights 365"})),
+        Case("too_many_guests", "H1_guests.csv", _utf8(with_field({5: {"adults": "5000"}})),
+             Loaded(n - 1, {line_of(5): "guests is more than import_limits max_guests"})),
+        Case("adr_inf", "H1_adr_inf.csv", _utf8(with_field({10: {"adr": "inf"}})),
+             Loaded(n - 1, {line_of(10): "is not a finite number"})),
+        Case("adr_nan", "H1_adr_nan.csv", _utf8(with_field({10: {"adr": "NaN"}})),
+             Loaded(n - 1, {line_of(10): "is not a"})),
+        Case("adr_absurd", "H1_adr_absurd.csv", _utf8(with_field({11: {"adr": "1e12"}})),
+             Loaded(n - 1, {line_of(11): "nightly rate"})),
+        Case("negative_adr_is_plausible", "H1_refund.csv", _utf8(with_field({11: {"adr": "-6.38"}})), Loaded(n)),
+        Case("arrival_in_2099", "H1_arrival_2099.csv", _utf8(with_field({11: {"arrival_date_year": "2099"}})),
+             Loaded(n - 1, {line_of(11): "arrival_date 2099-"})),
+        Case("conflicting_duplicate", "H1_dup_conflict.csv", _duplicate_rows(conflicting=True),
+             Loaded(n - 1, {line_of(4): "on lines 6, 9 with different content", 9: "on lines 6, 9 with different content"})),
+        Case("exact_duplicate", "H1_dup_exact.csv", _duplicate_rows(conflicting=False),
+             Loaded(n, {9: "exact repeat of line 6"})),
+        Case("blank_booking_ref", "H1_blank_ref.csv", _utf8(with_field({7: {"booking_ref": ""}})),
+             Loaded(n - 1, {line_of(7): "no booking_ref"})),
+        Case("no_booking_ref_column", "H1_no_ref.csv", _without_column("booking_ref"),
+             Rejected("no 'booking_ref' column")),
+        Case("nul_byte", "H1_nul.csv", _utf8(with_field({4: {"country": "PR\x00T"}})),
+             Loaded(n - 1, {line_of(4): "holds the control character U+0000"})),
+        Case("bell_character", "H1_bell.csv", _utf8(with_field({4: {"customer_type": "Trans\x07ient"}})),
+             Loaded(n - 1, {line_of(4): "holds the control character U+0007"})),
+        Case("truncated_last_column", "H1_cut.csv", _truncated_last_column(),
+             Loaded(n - 1, {line_of(11): "the file ends inside this row"})),
+        Case("pii_in_unknown_columns", "H1_pii.csv", _pii_columns(),
+             Loaded(n - 1, {line_of(3): "expected"})),
+        Case("pii_in_known_column", "H1_pii_known.csv", _pii_in_known_column(),
+             Loaded(n - 1, {line_of(5): "adr 'cheap' is not a number"})),
+        Case("gzip_bomb", "H1_bomb.csv.gz", _gzip_bomb(), Rejected("larger than 2,000,000 bytes once decompressed")),
+        Case("upper_case_extension", "H1_EXPORT.CSV", _utf8(base_text()) + b"\n\n\n\n", Loaded(n)),
+        Case("upper_case_gzip", "H1_EXPORT.CSV.GZ", gzip.compress(_utf8(base_text()) + b"\n", mtime=0), Loaded(n)),
+        Case("name_243_chars", _long_name(), _utf8(base_text()) + b"\n", Loaded(n)),
+        Case("as_of_2099_in_name", "H1_hotel_bookings_asof_2099-01-01.csv", _utf8(base_text()) + b"\n\n",
+             Rejected("the as-of date 2099-01-01 in the file name is after the business date 2015-07-04")),
+        Case("as_of_long_ago_in_name", "H1_hotel_bookings_asof_1990-01-01.csv", _utf8(base_text()) + b"\n\n\n",
+             Rejected("more than 3650 days before the business date")),
+    ]
+
+
 def _cases() -> list[Case]:
     head_line = base_text().split("\n", 1)[0]
     n = BASE_ROWS
@@ -188,7 +301,9 @@ def _cases() -> list[Case]:
             line_of(8): "arrival date 2015-July-0 is not a date",
         })),
         Case("leap_day", "H1_leap_day.csv", _utf8(with_field({
-            4: {"arrival_date_year": "2016", "arrival_date_month": "February", "arrival_date_day_of_month": "29"},
+            # still to come as of the export: booked 300 days before, not checked out yet
+            4: {"arrival_date_year": "2016", "arrival_date_month": "February", "arrival_date_day_of_month": "29",
+                "lead_time": "300", "reservation_status": "Booked", "reservation_status_date": "2015-05-05"},
         })), Loaded(n)),
         Case("negative_nights", "H1_negative_nights.csv", _utf8(with_field({
             2: {"stays_in_week_nights": "-3", "stays_in_weekend_nights": "0"},
@@ -237,6 +352,7 @@ def _cases() -> list[Case]:
         Case("extra_columns", "H1_extra.csv", _extra_columns(), Loaded(n)),
         Case("bad_as_of_in_name", "H1_hotel_bookings_asof_2015-02-30.csv", _utf8(base_text()),
              Rejected("the as-of date '2015-02-30' in the file name is not a date")),
+        *_hostile_cases(),
     ]
 
 

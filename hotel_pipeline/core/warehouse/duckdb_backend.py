@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
@@ -27,6 +28,9 @@ from hotel_pipeline.core.warehouse.errors import WarehouseBusyError
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _HOLDER = re.compile(r"held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
 _thread_locks: dict[str, threading.RLock] = {}
+#: How often a run waiting for a held DuckDB file says who holds it.
+WAIT_LOG_SECONDS = 10.0
+log = dg.get_dagster_logger("hotel_pipeline.warehouse")
 _thread_locks_guard = threading.Lock()
 
 
@@ -69,9 +73,14 @@ class DuckDBBackend:
         self._file_lock = FileLock(str(path) + ".writer.lock", thread_local=False)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """Open the file, retrying with exponential backoff and jitter while another process holds it."""
+        """Open the file, retrying with exponential backoff and jitter while another process holds it.
+
+        While it waits it says so, naming the holder, at once and then every ``WAIT_LOG_SECONDS``: whoever watches
+        the run sees who to ask to close their session before the budget runs out, not only afterwards.
+        """
         deadline = time.monotonic() + self.busy_timeout_seconds
         delay = 0.02
+        next_log = time.monotonic()
         while True:
             try:
                 return duckdb.connect(str(self.path))
@@ -82,8 +91,13 @@ class DuckDBBackend:
                     raise WarehouseBusyError(
                         f"the DuckDB warehouse {self.path} stayed locked for {self.busy_timeout_seconds:.0f} s by "
                         f"{describe_holder(str(exc))}; close that session (analysts: open it with read_only=True "
-                        "only while querying) or raise busy_timeout_seconds"
+                        "only while querying, or use the analyst copy) or raise busy_timeout_seconds"
                     ) from exc
+                if time.monotonic() >= next_log:
+                    left = deadline - time.monotonic()
+                    log.warning(f"waiting for the DuckDB warehouse {self.path}: held by {describe_holder(str(exc))}; "
+                                f"giving up in {left:.0f} s")
+                    next_log = time.monotonic() + WAIT_LOG_SECONDS
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
 

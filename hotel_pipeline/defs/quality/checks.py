@@ -170,12 +170,52 @@ def check_pacing_snapshots(warehouse: Warehouse, scope: SnapshotScope) -> dg.Ass
     return contract_result(violations, extra=extra)
 
 
+def pickup_mismatches(warehouse: Warehouse, frame: pl.DataFrame) -> pl.DataFrame:
+    """Pickup rows whose deltas, STLY, pace, revenue pickup, occupancy or ADR differ from a recomputation out of the
+    historian's baseline snapshots and the hotels' capacity (see ``pickup.recompute``)."""
+    if frame.height == 0:
+        return frame.head(0).with_columns(pl.lit("").alias("mismatched"))
+    keys = pickup_schema.baseline_keys(frame)
+    dates = sorted(set(keys["snapshot_date"].to_list()))
+    params = {f"d{i}": d for i, d in enumerate(dates)}
+    snapshots = warehouse.query(
+        "SELECT hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue FROM pacing_snapshots "  # noqa: S608
+        f"WHERE snapshot_date IN ({', '.join(':' + k for k in params)})", params,
+    ) if warehouse.table_exists("pacing_snapshots") else pl.DataFrame(
+        schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "stay_date": pl.Date, "rooms_sold": pl.Int64,
+                "net_revenue": pl.Float64})
+    capacity = dict(warehouse.query("SELECT hotel_id, capacity FROM hotels").iter_rows())
+    expected = pickup_schema.recompute(frame, snapshots, capacity)
+    return pickup_schema.recomputation_mismatches(frame, expected)
+
+
 def check_pickup(warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Pickup against ``Pickup``: dense board, null (never 0) without a baseline, pace and ADR arithmetic."""
+    """Pickup against ``Pickup`` and against its own recomputation from the historian (every delta, STLY, pace,
+    revenue pickup, occupancy and ADR of every row): a 0 for a missing baseline or a month's sum fails here."""
     frame = read_table(warehouse, "pickup")
     if frame is None:
         return missing_table("pickup")
-    return contract_result(validate_frame(Pickup, frame, pickup_schema.KEY, "pickup"))
+    violations = validate_frame(Pickup, frame, pickup_schema.KEY, "pickup")
+    mismatches = pickup_mismatches(warehouse, frame)
+    counts = dict(sorted(
+        (c, mismatches.filter(pl.col("mismatched").str.contains(rf"\b{c}\b")).height)
+        for c in pickup_schema.RECOMPUTED
+    ))
+    result = contract_result(violations, extra={
+        "recomputed_rows": frame.height,
+        "recomputation_mismatches": mismatches.height,
+        "mismatches_by_column": dg.MetadataValue.json({k: v for k, v in counts.items() if v}),
+        "mismatched_rows": dg.MetadataValue.json(json_rows(mismatches)),
+        "mismatched_rows_table": dg.MetadataValue.md(markdown_table(mismatches)),
+    })
+    if mismatches.height == 0:
+        return result
+    described = ", ".join(f"{k} ({v})" for k, v in counts.items() if v)
+    description = f"{mismatches.height} of {frame.height} rows differ from the historian's recomputation: {described}"
+    if not violations.passed:
+        description = f"{result.description}; {description}"
+    return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, description=description,
+                               metadata=result.metadata)
 
 
 def check_pacing_integrity(warehouse: Warehouse) -> dg.AssetCheckResult:

@@ -38,8 +38,9 @@ IMPORT_LEDGER = spec(
         ("as_of_date", "DATE", "business date the export is as of"),
         ("hotel_ids", "VARCHAR", "hotels the file holds, comma-separated"),
         ("imported_at", "TIMESTAMP", "when it was processed (clock, UTC)"),
-        ("outcome", "VARCHAR", "loaded or rejected"),
-        ("reason", "VARCHAR", "why a file was rejected"),
+        ("outcome", "VARCHAR", "loaded, partly_quarantined (some rows in quarantine), rejected (the file as a whole) or "
+                               "failed (the import stopped on an error; retried by the inbox sensor)"),
+        ("reason", "VARCHAR", "why a file was rejected, or the error a failed import stopped on"),
         ("rows_read", "BIGINT", "data rows read"),
         ("rows_loaded", "BIGINT", "rows that passed validation"),
         ("rows_quarantined", "BIGINT", "rows sent to quarantine (read = loaded + quarantined)"),
@@ -48,6 +49,7 @@ IMPORT_LEDGER = spec(
         ("versions_unchanged", "BIGINT", "rows equal to the current version"),
         ("versions_stale", "BIGINT", "rows older than the current version (ignored)"),
         ("raw_path", "VARCHAR", "copy of the file in the immutable raw zone"),
+        ("attempts", "INTEGER", "imports of this content started so far (a failed one is retried up to max_attempts)"),
     ],
     primary_key=("file_sha256",),
     doc="One row per distinct file content delivered to the CSV inbox.",
@@ -59,7 +61,7 @@ IMPORT_LEDGER = spec(
 class ImportReport:
     file_name: str
     file_sha256: str
-    outcome: str  # loaded | duplicate | rejected
+    outcome: str  # loaded | partly_quarantined | duplicate | rejected | failed
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -73,6 +75,21 @@ class ImportReport:
 
     def as_metadata(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+#: Outcomes after which a content is never imported again (a failed one is retried).
+TERMINAL = ("loaded", "partly_quarantined", "rejected")
+LOADED = ("loaded", "partly_quarantined")
+
+
+class ImportFailed(RuntimeError):
+    """The import of one file stopped on an unexpected error; it is recorded as failed and retried later."""
+
+
+def display_name(name: str) -> str:
+    """A file name as text the warehouse can store (undecodable bytes and control characters replaced)."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
 def file_digest(payload: bytes) -> str:
@@ -90,7 +107,11 @@ def hotels_for_file(portfolio: Portfolio, file_name: str) -> list[str]:
 def land_raw(payload: bytes, digest: str, file_name: str, hotel: str, day: str) -> Path:
     """Copy the delivery into the raw zone once (never rewritten): raw/csv/<hotel>/<yyyy>/<mm>/<dd>/<sha>-<name>."""
     yyyy, mm, dd = day.split("-")
-    target = settings.raw_dir() / "csv" / hotel / yyyy / mm / dd / f"{digest[:16]}-{file_name}"
+    # File systems cap a name at 255 bytes: the digest identifies the copy, the name is kept only as a hint.
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in display_name(file_name))
+    suffix = ".csv.gz" if safe.lower().endswith(".csv.gz") else ".csv"
+    stem = safe[: -len(suffix)] if safe.lower().endswith(suffix) else safe
+    target = settings.raw_dir() / "csv" / hotel / yyyy / mm / dd / f"{digest[:16]}-{stem[:80]}{suffix}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
@@ -106,36 +127,72 @@ def end_of_business_day(day, timezone: str) -> datetime:
 
 
 def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: Clock,
-                mapping_name: str = "hotel_bookings") -> ImportReport:
-    """Import one file (idempotent by content). Raises ``FileRejected`` for a file of the wrong layout."""
+                mapping_name: str = "hotel_bookings", row_number_ids: bool = False) -> ImportReport:
+    """Import one file (idempotent by content).
+
+    Raises ``FileRejected`` for a file that is not an export of the layout (recorded ``rejected``) and
+    ``ImportFailed`` for any other error (recorded ``failed`` with the error, the file's hotels marked failed, retried
+    by the inbox sensor). ``row_number_ids`` is only for a complete history in a fixed row order (the data set).
+    """
+    name = display_name(path.name)
+    limits = portfolio.import_limits
+    now = clock.now_naive_utc()
+    owners = hotels_for_file(portfolio, path.name)
+    timezone = portfolio.hotel(owners[0]).timezone if owners else portfolio.hotels[0].timezone
+    business_date = clock.business_date(timezone)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        digest = f"oversize:{size}:{name}"
+        reason = f"{name}: {size:,} bytes is larger than {limits.max_file_bytes:,} (import_limits max_file_bytes)"
+        _record_rejection(warehouse, name, digest, reason, owners, now)
+        raise FileRejected(reason)
     payload = path.read_bytes()
     digest = file_digest(payload)
-    now = clock.now_naive_utc()
     warehouse.ensure_tables(IMPORT_LEDGER)
     seen = warehouse.query(
-        "SELECT as_of_date, hotel_ids FROM import_ledger WHERE file_sha256 = :d AND outcome = 'loaded'", {"d": digest}
+        "SELECT as_of_date, hotel_ids, outcome, attempts FROM import_ledger WHERE file_sha256 = :d", {"d": digest}
     )
-    if seen.height:
+    previous = seen.row(0, named=True) if seen.height else None
+    if previous and previous["outcome"] in LOADED:
         # Same content, nothing to load. But an unchanged export of a *later* business date still proves the hotel's
         # data is complete through that date, so the sync advances (else the recorder would skip a quiet hotel).
         named = as_of_from_name(path.name)
-        ledger_as_of, ledger_hotels = seen.row(0)
-        hotels = [h for h in (ledger_hotels or "").split(",") if h] or hotels_for_file(portfolio, path.name)
-        if named is not None and (ledger_as_of is None or named > ledger_as_of):
+        if named is not None and named > business_date:
+            named = None  # an as-of date that has not happened proves nothing
+        hotels = [h for h in (previous["hotel_ids"] or "").split(",") if h] or owners
+        if named is not None and (previous["as_of_date"] is None or named > previous["as_of_date"]):
             with warehouse.transaction() as tx:
                 for hotel_id in hotels:
                     _mark_synced(tx, portfolio, hotel_id, named, digest, now, records=0)
-        return ImportReport(path.name, digest, "duplicate", as_of=named.isoformat() if named else None,
-                            hotel_ids=hotels)
+        return ImportReport(name, digest, "duplicate", as_of=named.isoformat() if named else None, hotel_ids=hotels)
+    attempts = int((previous or {}).get("attempts") or 0) + 1
+    # The claim: committed before the work, so a process that dies half-way leaves a failed entry to retry, not nothing.
+    with warehouse.transaction() as tx:
+        _write_ledger(tx, ImportReport(name, digest, "failed", hotel_ids=owners,
+                                       reason=f"import started at {now} did not finish (the process stopped)"),
+                      digest, now, None, attempts)
     try:
-        parsed = parse_file(payload, path.name, CsvMapping.from_portfolio(portfolio, mapping_name))
+        return _import(warehouse, path.name, name, payload, digest, portfolio, clock, mapping_name, row_number_ids,
+                       business_date, now, attempts)
     except FileRejected as exc:
-        _record_rejection(warehouse, path.name, digest, str(exc), hotels_for_file(portfolio, path.name), now)
+        _record_rejection(warehouse, name, digest, str(exc), owners, now, attempts)
         raise
-    as_of = parsed.as_of or clock.business_date(portfolio.hotels[0].timezone)
+    except Exception as exc:  # noqa: BLE001 - any error of one file is recorded and reported, never lost
+        reason = f"{name}: import failed: {type(exc).__name__}: {str(exc).splitlines()[0][:400] if str(exc) else ''}"
+        _record_failure(warehouse, name, digest, reason, owners, now, attempts)
+        raise ImportFailed(reason) from exc
+
+
+def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, digest: str, portfolio: Portfolio,
+            clock: Clock, mapping_name: str, row_number_ids: bool, business_date: date, now: datetime,
+            attempts: int) -> ImportReport:
+    parsed = parse_file(payload, name, CsvMapping.from_portfolio(portfolio, mapping_name), portfolio.import_limits,
+                        business_date, now, row_number_ids)
+    as_of = parsed.as_of or business_date
     raw_hotel = parsed.hotel_ids[0] if len(parsed.hotel_ids) == 1 else "mixed"
-    raw_path = land_raw(payload, digest, path.name, raw_hotel, as_of.isoformat())
-    report = ImportReport(path.name, digest, "loaded", rows_read=parsed.rows_read, rows_loaded=parsed.valid.height,
+    raw_path = land_raw(payload, digest, file_name, raw_hotel, as_of.isoformat())
+    outcome = "partly_quarantined" if parsed.quarantined else "loaded"
+    report = ImportReport(name, digest, outcome, rows_read=parsed.rows_read, rows_loaded=parsed.valid.height,
                           rows_quarantined=len(parsed.quarantined), as_of=as_of.isoformat(),
                           hotel_ids=parsed.hotel_ids)
     with warehouse.transaction() as tx:
@@ -152,11 +209,11 @@ def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: C
             _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height)
         if not parsed.hotel_ids:
             # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to.
-            report.hotel_ids = hotels_for_file(portfolio, path.name)
+            report.hotel_ids = hotels_for_file(portfolio, file_name)
             for hotel_id in report.hotel_ids:
                 _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=0)
-        quarantine_rows(tx, quarantine_frame(parsed, path.name, now), batch_id=digest)
-        _write_ledger(tx, report, digest, now, str(raw_path.relative_to(settings.data_dir())))
+        quarantine_rows(tx, quarantine_frame(parsed, name, now), batch_id=digest)
+        _write_ledger(tx, report, digest, now, str(raw_path.relative_to(settings.data_dir())), attempts)
     return report
 
 
@@ -176,24 +233,48 @@ def _mark_synced(tx, portfolio: Portfolio, hotel_id: str, as_of: date, digest: s
     })
 
 
-def _write_ledger(tx, report: ImportReport, digest: str, now: datetime, raw_path: str | None) -> None:
+def _write_ledger(tx, report: ImportReport, digest: str, now: datetime, raw_path: str | None,
+                  attempts: int = 1) -> None:
     tx.ensure_table(IMPORT_LEDGER)
     tx.execute("DELETE FROM import_ledger WHERE file_sha256 = :d", {"d": digest})
     tx.insert_frame("import_ledger", IMPORT_LEDGER.conform(pl.DataFrame([{
         "file_sha256": digest, "file_name": report.file_name,
-        "as_of_date": date.fromisoformat(report.as_of) if report.as_of else None, "hotel_ids": ",".join(report.hotel_ids), "imported_at": now,
-        "outcome": "loaded" if report.outcome == "loaded" else "rejected", "reason": report.reason,
+        "as_of_date": date.fromisoformat(report.as_of) if report.as_of else None,
+        "hotel_ids": ",".join(report.hotel_ids), "imported_at": now,
+        "outcome": report.outcome, "reason": report.reason,
         "rows_read": report.rows_read, "rows_loaded": report.rows_loaded, "rows_quarantined": report.rows_quarantined,
         "versions_new": report.new, "versions_changed": report.changed, "versions_unchanged": report.unchanged,
-        "versions_stale": report.stale, "raw_path": raw_path,
+        "versions_stale": report.stale, "raw_path": raw_path, "attempts": attempts,
     }], infer_schema_length=None)))
 
 
-def _record_rejection(warehouse: Warehouse, name: str, digest: str, reason: str, hotel_ids: list[str],
-                      now: datetime) -> None:
-    report = ImportReport(name, digest, "rejected", reason=reason, hotel_ids=hotel_ids)
+def _record_outcome(warehouse: Warehouse, outcome: str, name: str, digest: str, reason: str, hotel_ids: list[str],
+                    now: datetime, attempts: int) -> None:
+    """A file that loaded nothing: its ledger entry and a failed sync for the hotels it belongs to."""
+    report = ImportReport(name, digest, outcome, reason=reason, hotel_ids=hotel_ids)
     with warehouse.transaction() as tx:
-        _write_ledger(tx, report, digest, now, None)
+        _write_ledger(tx, report, digest, now, None, attempts)
         for hotel_id in hotel_ids:
             record_sync(tx, {"hotel_id": hotel_id, "source": "csv", "last_attempt_at": now, "last_status": "failed",
                              "errors": 1, "last_error": reason[:500]})
+
+
+def _record_rejection(warehouse: Warehouse, name: str, digest: str, reason: str, hotel_ids: list[str],
+                      now: datetime, attempts: int = 1) -> None:
+    _record_outcome(warehouse, "rejected", name, digest, reason, hotel_ids, now, attempts)
+
+
+def _record_failure(warehouse: Warehouse, name: str, digest: str, reason: str, hotel_ids: list[str],
+                    now: datetime, attempts: int) -> None:
+    _record_outcome(warehouse, "failed", name, digest, reason, hotel_ids, now, attempts)
+
+
+def failed_imports(warehouse: Warehouse, max_attempts: int) -> list[tuple[str, str, int]]:
+    """(file name, digest, attempts) of every failed import that may be retried, oldest first."""
+    if not warehouse.table_exists(IMPORT_LEDGER.name):
+        return []
+    rows = warehouse.query(
+        "SELECT file_name, file_sha256, attempts FROM import_ledger WHERE outcome = 'failed' "
+        "AND COALESCE(attempts, 1) < :max ORDER BY imported_at, file_name", {"max": max_attempts},
+    )
+    return [(n, d, int(a or 1)) for n, d, a in rows.iter_rows()]

@@ -16,7 +16,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio import ImportLimits, Portfolio
 from hotel_pipeline.sources.csv.dataset import HOTEL_BOOKINGS_COLUMNS, MEAL_PLANS, MONTHS, stay_expressions
+from hotel_pipeline.unified.admission import admit
 
 #: Columns a layout must provide (canonical names); the rest of the hotel_bookings columns are optional.
 REQUIRED_COLUMNS = [
@@ -36,6 +37,14 @@ REQUIRED_COLUMNS = [
 #: Longest field a row may carry; a longer one is a corrupt row, not data.
 MAX_FIELD_CHARS = 1000
 _AS_OF_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+#: Control characters no export field carries (a NUL cannot even be stored in a Postgres text column).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Arrival years the date arithmetic accepts; anything else is "not a date" (the plausibility window is far tighter).
+YEAR_RANGE = (1, 9999)
+#: Values that look like a guest's e-mail or phone number, kept out of the quarantine whatever column they sit in.
+_EMAIL = re.compile(r"[^@\s\"',;]+@[^@\s\"',;]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?:\+|\b00)?\d(?:[\s().-]?\d){8,}")
+BOOKING_ID = "booking_ref"
 
 
 class FileRejected(ValueError):
@@ -122,13 +131,16 @@ class ParsedFile:
     hotel_ids: list[str] = field(default_factory=list)
 
 
-def decode(payload: bytes, name: str) -> str:
-    """Bytes to text: gunzip if compressed, UTF-8 (a BOM is accepted), else a clear rejection."""
+def decode(payload: bytes, name: str, max_bytes: int = ImportLimits.max_file_bytes) -> str:
+    """Bytes to text: gunzip if compressed (never past ``max_bytes``), UTF-8 (a BOM is accepted), else a rejection."""
     if payload[:2] == b"\x1f\x8b":
         try:
-            payload = gzip.decompress(payload)
+            with gzip.GzipFile(fileobj=io.BytesIO(payload)) as packed:
+                payload = packed.read(max_bytes + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise FileRejected(f"{name}: not a valid gzip file ({exc})") from exc
+    if len(payload) > max_bytes:
+        raise FileRejected(f"{name}: larger than {max_bytes:,} bytes once decompressed (import_limits max_file_bytes)")
     if not payload.strip():
         raise FileRejected(f"{name}: empty file")
     try:
@@ -171,7 +183,7 @@ def _fast_split(text: str, header: list[str], wanted: list[tuple[str, int]],
     Returns None whenever exact line numbers or row-level problems need the careful path (CR line ends, blank lines,
     quoted newlines, ragged rows, over-long fields, a repeated header): that path gives the same answer, slower.
     """
-    if "\r" in text:
+    if "\r" in text or not text.endswith("\n") or _CONTROL.search(text):
         return None
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
@@ -217,6 +229,8 @@ def split_rows(text: str, mapping: CsvMapping, name: str) -> tuple[pl.DataFrame,
     quarantined: list[dict[str, Any]] = []
     record = 0
     read = 0
+    ends_with_newline = text.endswith(("\n", "\r"))
+    last_line = text.count("\n") + (0 if ends_with_newline else 1)
     try:
         start_line = reader.line_num + 1
         for fields in reader:
@@ -233,10 +247,16 @@ def split_rows(text: str, mapping: CsvMapping, name: str) -> tuple[pl.DataFrame,
                 reason = f"expected {width} fields, got {len(fields)}"
             else:
                 long = next((i for i, f in enumerate(fields) if len(f) > MAX_FIELD_CHARS), None)
+                control = next((i for i, f in enumerate(fields) if _CONTROL.search(f)), None)
                 if long is not None:
                     reason = f"field {header[long].strip()!r} is {len(fields[long]):,} characters long (limit {MAX_FIELD_CHARS})"
+                elif control is not None:
+                    char = _CONTROL.search(fields[control]).group(0)
+                    reason = f"field {header[control].strip()!r} holds the control character U+{ord(char):04X}"
+                elif reader.line_num == last_line and not ends_with_newline:
+                    reason = "the file ends inside this row (no line break after it): the row may be cut short"
             if reason:
-                quarantined.append({"line": line, "reason": reason, "payload": [f[:MAX_FIELD_CHARS] for f in fields]})
+                quarantined.append({"line": line, "reason": reason, "payload": _payload(columns, fields, width)})
                 continue
             rows.append([fields[i].strip() for _, i in wanted])
             lines.append(line)
@@ -249,6 +269,25 @@ def split_rows(text: str, mapping: CsvMapping, name: str) -> tuple[pl.DataFrame,
     )
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64), pl.Series("_record", records, dtype=pl.Int64))
     return frame, quarantined, read
+
+
+def scrub(value: str | None) -> str | None:
+    """A raw value for the quarantine: nothing shaped like an e-mail or a phone number, no control characters."""
+    if not value:
+        return value
+    clean = _PHONE.sub("<redacted>", _EMAIL.sub("<redacted>", value))
+    return _CONTROL.sub("\ufffd", clean)[:MAX_FIELD_CHARS]
+
+
+def _payload(columns: dict[str, int], fields: list[str], width: int) -> dict[str, Any]:
+    """What the quarantine keeps of a malformed row: the layout's own columns only, scrubbed (never a column the
+    layout does not know: that is where names and contacts live). A row with the wrong number of fields keeps no
+    value at all, since its values no longer sit under their columns (a name could land under ``hotel``)."""
+    if len(fields) != width:
+        return {"_fields": len(fields)}
+    kept: dict[str, Any] = {c: scrub(fields[i]) for c, i in columns.items()}
+    kept["_fields"] = len(fields)
+    return kept
 
 
 def _int(col: str) -> pl.Expr:
@@ -268,9 +307,12 @@ def _arrival_day_exists() -> pl.Expr:
 def map_rows(frame: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
     """Canonical string columns to typed fields (nulls where a value does not parse, for validation to catch)."""
     status = stay_expressions(strict=False)
-    day = "arrival_date_day_of_month"
-    # An impossible day becomes null for the date arithmetic only (the raw value stays for the quarantine reason).
-    typed = frame.with_columns(pl.when(_arrival_day_exists()).then(pl.col(day)).alias(day)).with_columns(
+    day, year = "arrival_date_day_of_month", "arrival_date_year"
+    # A year the date arithmetic cannot hold and an impossible day become null for the arithmetic only (the raw
+    # values stay for the quarantine reason): year 999999999 must quarantine a row, not stop the file.
+    in_range = _int(year).is_between(*YEAR_RANGE)
+    typed = frame.with_columns(pl.when(in_range).then(pl.col(year)).alias(year))
+    typed = typed.with_columns(pl.when(_arrival_day_exists()).then(pl.col(day)).alias(day)).with_columns(
         pl.col("hotel").replace_strict(mapping.hotel_values, default=None, return_dtype=pl.String).alias("hotel_id"),
         *status,
         _int("lead_time").alias("lead_time_int"),
@@ -280,7 +322,7 @@ def map_rows(frame: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
         _int("babies").alias("babies_int"),
         pl.col("adr").cast(pl.Float64, strict=False).alias("adr_num"),
         _int("is_canceled").alias("is_canceled_int"),
-    ).with_columns(frame.get_column(day))
+    ).with_columns(frame.get_column(day), frame.get_column(year))
     return typed.with_columns(
         (
             (pl.col("is_canceled_int") == 1) == pl.col("status").is_in(["cancelled", "no_show"])
@@ -333,16 +375,14 @@ def as_of_date(name: str, typed: pl.DataFrame) -> date | None:
     return latest
 
 
-def to_unified(typed: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
-    """Valid typed rows in the unified reservation shape (source ``csv``)."""
+def to_unified(typed: pl.DataFrame, mapping: CsvMapping, row_number_ids: bool = False) -> pl.DataFrame:
+    """Valid typed rows in the unified reservation shape (source ``csv``).
+
+    The reservation id is the export's ``booking_ref``; only ``row_number_ids`` (a complete history in a fixed row
+    order, such as the bundled data set) uses the data-row number instead.
+    """
     meal = pl.col("meal").replace_strict(MEAL_PLANS, default="unknown", return_dtype=pl.String)
-    ext = (
-        pl.when(pl.col("booking_ref").is_not_null() & (pl.col("booking_ref") != ""))
-        .then(pl.col("booking_ref"))
-        .otherwise(pl.col("_record").cast(pl.String))
-        if "booking_ref" in typed.columns
-        else pl.col("_record").cast(pl.String)
-    )
+    ext = pl.col("_record").cast(pl.String) if row_number_ids else pl.col(BOOKING_ID)
     return typed.select(
         "hotel_id",
         pl.lit("csv").alias("source"),
@@ -365,25 +405,107 @@ def to_unified(typed: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
     )
 
 
-def parse_file(payload: bytes, name: str, mapping: CsvMapping) -> ParsedFile:
-    """Everything between the bytes of one file and the rows to load / quarantine."""
-    text = decode(payload, name)
+def _raw(row: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    return {c: scrub(row.get(c)) for c in columns}
+
+
+def split_by_booking_id(frame: pl.DataFrame, mapping: CsvMapping) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Rows whose booking id is usable, and the quarantine entries of the others.
+
+    A blank id cannot be told from another booking. Two rows with the same id and different content cannot both be
+    the booking: neither is loaded (keeping "the last one" would silently drop the other). An exact repeat loads once.
+    """
+    raw_cols = [c for c in frame.columns if not c.startswith("_")]
+    content = [c for c in raw_cols if c != BOOKING_ID]
+    quarantined: list[dict[str, Any]] = []
+    hotel = lambda row: mapping.hotel_values.get(row.get("hotel") or "")  # noqa: E731
+    blank = frame.filter(pl.col(BOOKING_ID).is_null() | (pl.col(BOOKING_ID) == ""))
+    for row in blank.iter_rows(named=True):
+        quarantined.append({"line": row["_line"], "reason": f"no {BOOKING_ID}: the booking cannot be identified",
+                            "payload": _raw(row, raw_cols), "hotel_id": hotel(row)})
+    rest = frame.filter(pl.col(BOOKING_ID).is_not_null() & (pl.col(BOOKING_ID) != ""))
+    grouped = rest.with_columns(
+        pl.len().over(BOOKING_ID).alias("_n"),
+        pl.struct(content).n_unique().over(BOOKING_ID).alias("_variants"),
+        pl.col("_line").min().over(BOOKING_ID).alias("_first"),
+        pl.col("_line").over(BOOKING_ID, mapping_strategy="join").alias("_lines"),
+    )
+    conflicting = grouped.filter(pl.col("_variants") > 1)
+    for row in conflicting.iter_rows(named=True):
+        lines = ", ".join(str(n) for n in sorted(row["_lines"]))
+        quarantined.append({
+            "line": row["_line"], "hotel_id": hotel(row), "payload": _raw(row, raw_cols),
+            "reason": f"{BOOKING_ID} {row[BOOKING_ID]!r} is on lines {lines} with different content: none is loaded",
+        })
+    repeats = grouped.filter((pl.col("_variants") == 1) & (pl.col("_line") != pl.col("_first")))
+    for row in repeats.iter_rows(named=True):
+        quarantined.append({"line": row["_line"], "hotel_id": hotel(row), "payload": _raw(row, raw_cols),
+                            "reason": f"exact repeat of line {row['_first']} ({BOOKING_ID} {row[BOOKING_ID]!r} loaded once)"})
+    kept = grouped.filter((pl.col("_variants") == 1) & (pl.col("_line") == pl.col("_first")))
+    return kept.drop("_n", "_variants", "_first", "_lines"), quarantined
+
+
+def check_as_of(named: date | None, name: str, business_date: date | None, limits: ImportLimits) -> None:
+    """An as-of date in the file name must be a business date that has happened and is inside the window."""
+    if named is None or business_date is None:
+        return
+    if named > business_date:
+        raise FileRejected(f"{name}: the as-of date {named} in the file name is after the business date "
+                           f"{business_date}: an export cannot describe a day that has not happened")
+    if named < business_date - timedelta(days=limits.past_days):
+        raise FileRejected(f"{name}: the as-of date {named} in the file name is more than {limits.past_days} days "
+                           f"before the business date {business_date} (import_limits past_days)")
+
+
+def parse_file(payload: bytes, name: str, mapping: CsvMapping, limits: ImportLimits | None = None,
+               business_date: date | None = None, received_at: datetime | None = None,
+               row_number_ids: bool = False) -> ParsedFile:
+    """Everything between the bytes of one file and the rows to load / quarantine.
+
+    Every row that is loaded has passed the layout's row model, the booking-id rules, the blocking reservations
+    contract and the plausibility bounds of ``limits`` around ``business_date`` (see ``unified.admission``).
+    """
+    limits = limits or ImportLimits()
+    check_as_of(as_of_from_name(name), name, business_date, limits)
+    text = decode(payload, name, limits.max_file_bytes)
     frame, quarantined, read = split_rows(text, mapping, name)
     for q in quarantined:
         q["hotel_id"] = None
+    if not row_number_ids:
+        if BOOKING_ID not in frame.columns:
+            raise FileRejected(
+                f"{name}: no {mapping.columns.get(BOOKING_ID, BOOKING_ID)!r} column: without a booking id the rows of "
+                "one export cannot be matched with those of the next"
+            )
+        frame, by_id = split_by_booking_id(frame, mapping)
+        quarantined.extend(by_id)
+    raw_cols = [c for c in frame.columns if not c.startswith("_")]
     typed = map_rows(frame, mapping)
     typed, failures = validate(typed)
     if failures:
-        raw_cols = [c for c in frame.columns if not c.startswith("_")]
-        bad = typed.with_row_index("_pos").filter(pl.col("_pos").is_in(list(failures)))
+        # Only strings leave polars here: a computed date can lie outside what Python's date can hold.
+        bad = typed.with_row_index("_pos").filter(pl.col("_pos").is_in(list(failures))).select(
+            "_pos", "_line", "hotel_id", *raw_cols)
         for row in bad.iter_rows(named=True):
             raw = {c: row.get(c) for c in raw_cols}
             reasons = [_REASONS.get(col, col + " is invalid").format(raw=_Defaulting(raw)) for col in failures[row["_pos"]]]
             quarantined.append({
-                "line": row["_line"], "reason": "; ".join(reasons), "payload": raw, "hotel_id": row["hotel_id"],
+                "line": row["_line"], "reason": "; ".join(reasons), "payload": _raw(row, raw_cols),
+                "hotel_id": row["hotel_id"],
             })
         typed = typed.with_row_index("_pos").filter(~pl.col("_pos").is_in(list(failures))).drop("_pos")
-    unified = to_unified(typed, mapping)
+    unified = to_unified(typed, mapping, row_number_ids)
+    if business_date is not None:
+        admission = admit(unified, limits, business_date, received_at or datetime.combine(business_date, time(0)))
+        if admission.refused:
+            positions = list(admission.refused)
+            refused = typed.with_row_index("_pos").filter(pl.col("_pos").is_in(positions)).select(
+                "_pos", "_line", "hotel_id", *raw_cols)
+            for row in refused.iter_rows(named=True):
+                quarantined.append({"line": row["_line"], "reason": "; ".join(admission.refused[row["_pos"]]),
+                                    "payload": _raw(row, raw_cols), "hotel_id": row["hotel_id"]})
+            typed = typed.with_row_index("_pos").filter(~pl.col("_pos").is_in(positions)).drop("_pos")
+            unified = admission.admitted
     if unified.height + len(quarantined) != read:
         raise AssertionError(f"{name}: counts do not reconcile: read {read}, valid {unified.height}, "
                              f"quarantined {len(quarantined)}")

@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -11,10 +12,12 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import current_portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
-from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.importer import ImportFailed, failed_imports, import_file
 from hotel_pipeline.sources.csv.parsing import FileRejected
 
-INBOX_PATTERNS = ("*.csv", "*.csv.gz")
+#: What an export's name ends with, compared without case (``H1_EXPORT.CSV`` and ``.CSV.GZ`` are exports too).
+INBOX_SUFFIXES = (".csv", ".csv.gz")
+FILES_CHECK = "csv_files_accounted"
 
 
 class CsvImportConfig(dg.Config):
@@ -34,18 +37,27 @@ def resolve(name: str) -> Path:
     pool=WAREHOUSE_POOL,
     description="Legacy PMS CSV exports from data/inbox/, imported once each into reservation_versions "
                 "(rejected rows to quarantine, counts reconciled, raw copy kept in data/raw/csv/).",
+    check_specs=[dg.AssetCheckSpec(
+        FILES_CHECK, asset="legacy_csv_import", blocking=False,
+        description="Every file of the run ended loaded; a rejected or failed file is named here (the other files "
+                    "and hotels go on: their data still reaches the live layer).",
+    )],
 )
 def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse,
                       clock: Clock) -> dg.MaterializeResult:
     portfolio = current_portfolio()
-    reports, rejected = [], []
+    reports, problems = [], []
     for name in config.files:
         path = resolve(name)
         try:
             report = import_file(warehouse, path, portfolio, clock)
-        except FileRejected as exc:
-            rejected.append(str(exc))
+        except (FileRejected, ImportFailed) as exc:
+            problems.append(str(exc))
             context.log.error(str(exc))
+            continue
+        except OSError as exc:  # vanished or unreadable before anything was recorded: the sensor sees it again
+            problems.append(f"{path.name}: could not be read ({exc.strerror or exc})")
+            context.log.error(problems[-1])
             continue
         context.log.info(
             f"{path.name}: {report.outcome}; read {report.rows_read} = loaded {report.rows_loaded} + quarantined "
@@ -53,11 +65,15 @@ def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig
             f"stale {report.stale}"
         )
         reports.append(report)
-    if rejected:
-        # The other files of the run are imported (each in its own transaction); the run still fails loudly.
-        raise dg.Failure(description="; ".join(rejected), metadata={"files_loaded": len(reports)})
     total = lambda attr: sum(getattr(r, attr) for r in reports)  # noqa: E731
-    return dg.MaterializeResult(metadata={
+    # One bad file never stops the others nor the hotels' live layer: the run goes on, the check names the file.
+    check = dg.AssetCheckResult(
+        check_name=FILES_CHECK, passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
+        description="every file loaded" if not problems else "; ".join(problems)[:2000],
+        metadata={"files": len(config.files), "files_not_loaded": len(problems),
+                  "problems": dg.MetadataValue.json(problems)},
+    )
+    return dg.MaterializeResult(check_results=[check], metadata={
         "files": dg.MetadataValue.json([r.as_metadata() for r in reports]),
         "rows_read": total("rows_read"),
         "rows_loaded": total("rows_loaded"),
@@ -65,12 +81,16 @@ def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig
         "reservations_new": total("new"),
         "reservations_changed": total("changed"),
         "duplicates_skipped": sum(r.outcome == "duplicate" for r in reports),
+        "files_not_loaded": len(problems),
     })
 
 
+def is_export(path: Path) -> bool:
+    return path.name.lower().endswith(INBOX_SUFFIXES) and path.is_file()
+
+
 def inbox_files(inbox: Path) -> list[Path]:
-    files = {p for pattern in INBOX_PATTERNS for p in inbox.glob(pattern) if p.is_file()}
-    return sorted(files, key=lambda p: p.name)
+    return sorted((p for p in inbox.iterdir() if is_export(p)), key=lambda p: p.name) if inbox.is_dir() else []
 
 
 def file_fingerprint(path: Path) -> str:
@@ -78,16 +98,37 @@ def file_fingerprint(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def plan_inbox_run(inbox: Path, cursor: str | None) -> tuple[list[str], str]:
-    """New or changed inbox files since the cursor (name -> size:mtime), and the cursor after them."""
+def is_stable(path: Path, stable_seconds: float, now: float | None = None) -> bool:
+    """Whether a file has not changed for ``stable_seconds``: a writer still copying it would change its mtime.
+
+    Measured on the machine's own clock (the file system's), not the business clock: this is about bytes landing.
+    """
+    return ((now if now is not None else time.time()) - path.stat().st_mtime) >= stable_seconds
+
+
+def plan_inbox_run(inbox: Path, cursor: str | None, stable_seconds: float = 0.0,
+                   now: float | None = None) -> tuple[list[str], str]:
+    """New or changed inbox files since the cursor (name -> size:mtime), and the cursor after them.
+
+    A file still being written (changed within ``stable_seconds``) is left for a later tick, out of the cursor.
+    """
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
     new = []
     for path in inbox_files(inbox):
         fp = file_fingerprint(path)
-        if seen.get(path.name) != fp:
+        if seen.get(path.name) != fp and is_stable(path, stable_seconds, now):
             new.append(path.name)
             seen[path.name] = fp
     return new, json.dumps(seen, sort_keys=True)
+
+
+def plan_retries(warehouse: Warehouse, inbox: Path, max_attempts: int) -> list[tuple[str, str]]:
+    """(file name, run key) of every failed import still in the inbox with attempts left, one key per attempt."""
+    return [
+        (name, f"csv-retry-{digest[:16]}-{attempts}")
+        for name, digest, attempts in failed_imports(warehouse, max_attempts)
+        if (inbox / name).is_file()
+    ]
 
 
 csv_import_job = dg.define_asset_job(
@@ -99,21 +140,29 @@ csv_import_job = dg.define_asset_job(
 
 
 @dg.sensor(job=csv_import_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def csv_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """One run per batch of new files, in file-name order; the cursor (kept by Dagster) survives restarts.
+def csv_inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    """One run per batch of new, settled files in file-name order, plus one per failed import to retry.
 
-    The run key is the digest of the batch, and the importer's content ledger makes a re-delivered file a no-op,
-    so neither a sensor replay nor a copied file imports anything twice.
+    The cursor (kept by Dagster) survives restarts; the run key is the digest of the batch, and the importer's
+    content ledger makes a re-delivered file a no-op, so neither a sensor replay nor a copied file imports anything
+    twice. A file whose import failed (an error, not a rejection) is retried on the next ticks, with a run key per
+    attempt, until ``import_limits.max_attempts``: the cursor having moved past it never loses it.
     """
-    files, cursor = plan_inbox_run(settings.inbox_dir(), context.cursor)
-    if not files:
-        return dg.SensorResult(skip_reason="no new files in the inbox", cursor=cursor)
-    key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(
-            run_key=f"csv-{key}",
-            run_config={"ops": {"legacy_csv_import": {"config": {"files": files}}}},
+    limits = current_portfolio().import_limits
+    inbox = settings.inbox_dir()
+    files, cursor = plan_inbox_run(inbox, context.cursor, limits.file_stable_seconds)
+    requests = []
+    if files:
+        key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
+        requests.append(dg.RunRequest(
+            run_key=f"csv-{key}", run_config={"ops": {"legacy_csv_import": {"config": {"files": files}}}},
             tags={"source": "csv"},
-        )],
-        cursor=cursor,
-    )
+        ))
+    for name, key in plan_retries(warehouse, inbox, limits.max_attempts):
+        requests.append(dg.RunRequest(
+            run_key=key, run_config={"ops": {"legacy_csv_import": {"config": {"files": [name]}}}},
+            tags={"source": "csv", "retry": "true"},
+        ))
+    if not requests:
+        return dg.SensorResult(skip_reason="no new files in the inbox", cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)

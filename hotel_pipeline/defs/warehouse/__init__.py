@@ -1,0 +1,1 @@
+"""Dagster objects of the warehouse itself (the analysts' copy)."""
