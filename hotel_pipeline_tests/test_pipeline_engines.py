@@ -71,7 +71,7 @@ def test_postgres_pipeline_equals_duckdb(duckdb_warehouse: Warehouse, postgres_w
     # and the 3 recorder runs, the 3 pickup runs.
     assert checked == {("reservations_contract", True): 6, ("daily_metrics_contract", True): 6,
                        ("pacing_snapshots_contract", True): 4, ("pacing_snapshots_integrity", True): 4,
-                       ("pickup_contract", True): 3}
+                       ("pickup_contract", True): 3, ("csv_files_accounted", True): 3}
     assert run_short_pipeline(postgres_warehouse, data_dir / "b") == checked
     left, right = snapshot_tables(duckdb_warehouse), snapshot_tables(postgres_warehouse)
     assert left["pacing_snapshots"].height == 2 * 365 * (17 + 3)

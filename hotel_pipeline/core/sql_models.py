@@ -163,6 +163,8 @@ def stage_model(tx: Tx, m: SqlModel, params: dict[str, Any], stage: str | None =
     tx.execute(f"DROP TABLE IF EXISTS {stage}")
     tx.execute(ddl)
     tx.execute(f"INSERT INTO {stage} ({m.column_list}) SELECT {m.column_list} FROM ({m.sql}) AS q", params)  # noqa: S608
+    if tx.dialect == "postgres":
+        tx.execute(f"ANALYZE {stage}")  # the merge into the target joins it: plan with its real size
     return stage
 
 

@@ -150,11 +150,12 @@ def accept_reservations(
     differs = " OR ".join(f"i.{f} IS DISTINCT FROM c.{f}" for f in FIELD_NAMES)
     classify = f"""
         WITH latest AS (
+            -- the current version of the incoming keys only: no newer version exists (primary-key lookups)
             SELECT v.* FROM reservation_versions v
-            JOIN (SELECT source, hotel_id, external_id, MAX(version) AS version
-                  FROM reservation_versions GROUP BY source, hotel_id, external_id) m
-              ON m.source = v.source AND m.hotel_id = v.hotel_id AND m.external_id = v.external_id
-             AND m.version = v.version
+            JOIN _incoming_reservations k
+              ON k.source = v.source AND k.hotel_id = v.hotel_id AND k.external_id = v.external_id
+            WHERE NOT EXISTS (SELECT 1 FROM reservation_versions w WHERE w.source = v.source
+                              AND w.hotel_id = v.hotel_id AND w.external_id = v.external_id AND w.version > v.version)
         )
         SELECT i.*,
                COALESCE(c.version, 0) + 1 AS version,

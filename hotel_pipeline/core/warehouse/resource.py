@@ -143,6 +143,10 @@ class Tx:
         self.execute(f"DROP TABLE IF EXISTS {identifier(name)}")
         self.execute(temp)
         self.insert_frame(name, frame)
+        if self.dialect == "postgres":
+            # A temporary table has no statistics: without them the planner takes it for one row and joins it to
+            # a big table by nested loop (minutes on a loaded warehouse). Analysing it costs milliseconds.
+            self.execute(f"ANALYZE {identifier(name)}")
         return name
 
 
