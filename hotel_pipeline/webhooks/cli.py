@@ -14,8 +14,8 @@ def webhooks() -> None:
 
 
 @webhooks.command(help="Serve the receiver (uvicorn) with one route per vendor and hotel of the portfolio.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8780, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8780, show_default=True, type=int, help="TCP port to listen on (0: a free one).")
 @click.option("--spool", "spool_root", type=click.Path(path_type=Path), default=None,
               help="Folder of stored deliveries (default $HOTEL_PIPELINE_DATA_DIR/raw/webhooks).")
 @click.option("--max-body-bytes", default=None, type=int, help="Body size limit (default 256 KiB).")
@@ -42,14 +42,20 @@ def _instant(text: str) -> datetime:
 
 
 @webhooks.command(help="Re-process the stored events of a hotel received between --from and --to (ISO instants).")
-@click.option("--hotel", "hotel_id", required=True)
-@click.option("--from", "start", required=True, type=_instant)
-@click.option("--to", "end", required=True, type=_instant)
+@click.option("--hotel", "hotel_id", required=True, help="Portfolio hotel id whose events to replay, e.g. H1.")
+@click.option("--from", "start", required=True, type=_instant, help="First receipt instant, ISO-8601 (inclusive).")
+@click.option("--to", "end", required=True, type=_instant, help="Last receipt instant, ISO-8601 (inclusive).")
 def replay(hotel_id: str, start: datetime, end: datetime) -> None:
     from hotel_pipeline.core.clock import Clock
     from hotel_pipeline.core.portfolio import current_portfolio
     from hotel_pipeline.core.warehouse import Warehouse
     from hotel_pipeline.webhooks.apply import replay as replay_events
+
+    if hotel_id not in current_portfolio().hotel_ids:
+        raise click.BadParameter(f"{hotel_id!r} is not in the portfolio ({', '.join(current_portfolio().hotel_ids)})",
+                                 param_hint="--hotel")
+    if end < start:
+        raise click.BadParameter(f"--to {end.isoformat()} is before --from {start.isoformat()}", param_hint="--to")
 
     results = replay_events(Warehouse(), current_portfolio(), Clock(), hotel_id, start, end)
     for r in results:
