@@ -28,18 +28,10 @@ demo: env $(DAGSTER_HOME)/dagster.yaml
 test: env
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist load
 
-# The demo portfolio's hotels live in the loopback PMS sandbox: serve it beside the UI, with sandbox-only credentials
-# (not secrets: they open nothing but the sandbox) and the clock frozen at the end of the demo.
-SANDBOX_ENV = HOTEL_MEWS_CLIENT_TOKEN=$${HOTEL_MEWS_CLIENT_TOKEN:-sandbox-mews-client} \
-	HOTEL_MEWS_ACCESS_TOKEN_H1=$${HOTEL_MEWS_ACCESS_TOKEN_H1:-sandbox-mews-access-h1} \
-	HOTEL_CLOUDBEDS_API_KEY_H2=$${HOTEL_CLOUDBEDS_API_KEY_H2:-sandbox-cloudbeds-h2} \
-	HOTEL_PIPELINE_CLOCK=$${HOTEL_PIPELINE_CLOCK:-2016-07-31T02:00:00+00:00}
-
+# The UI over the demo's warehouse and runs, the PMS sandbox beside it on a free port, the clock at the demo's last
+# night; Ctrl-C or SIGTERM stops everything (see hotel_pipeline/workshop/dev.py).
 dev: env $(DAGSTER_HOME)/dagster.yaml
-	@export $(SANDBOX_ENV); \
-	$(VENV)/bin/hotel-pipeline sandbox serve --port 8765 --vendors mews,cloudbeds & sandbox=$$!; \
-	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	@exec $(VENV)/bin/hotel-pipeline dev
 
 bench: env
 	$(VENV)/bin/hotel-pipeline bench

@@ -19,7 +19,7 @@ import click
 
 #: Production command groups: name -> "module:attribute" of a click command (one line per domain).
 COMMANDS: dict[str, str] = {
-    # "report": "hotel_pipeline.reports.cli:report",
+    "report": "hotel_pipeline.reports.cli:report",
     "webhooks": "hotel_pipeline.webhooks.cli:webhooks",
     "channel": "hotel_pipeline.channel.cli:channel",
     "privacy": "hotel_pipeline.privacy.cli:privacy",

@@ -11,11 +11,14 @@ import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, current_portfolio
 from hotel_pipeline.core.sql_models import model_assets
+from hotel_pipeline.defs.catalogue import catalogued
 from hotel_pipeline.defs.channel import definitions as channel
 from hotel_pipeline.defs.dining import definitions as dining
+from hotel_pipeline.defs.exports import definitions as exports
 from hotel_pipeline.defs.occupancy import definitions as occupancy
 from hotel_pipeline.defs.pacing import definitions as pacing
 from hotel_pipeline.defs.quality import definitions as quality
+from hotel_pipeline.defs.reports import definitions as reports
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
 from hotel_pipeline.defs.warehouse import definitions as warehouse_defs
@@ -24,7 +27,8 @@ from hotel_pipeline.execution import executor_from_env
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel, warehouse_defs)
+DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel, warehouse_defs, reports,
+           exports)
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:
@@ -34,7 +38,7 @@ def build_defs(portfolio: Portfolio) -> dg.Definitions:
         resources={**default_resources(), "portfolio": PortfolioResource.of(portfolio)},
         executor=executor_from_env(),
     )
-    return dg.Definitions.merge(core, *(domain.build_defs(portfolio) for domain in DOMAINS))
+    return catalogued(dg.Definitions.merge(core, *(domain.build_defs(portfolio) for domain in DOMAINS)), portfolio)
 
 
 def build_definitions() -> dg.Definitions:

@@ -15,7 +15,7 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.cli_params import ISO_DATE, check_hotels, check_range, hotel_option
 from hotel_pipeline.workshop.sandbox.cli import sandbox
 
-__all__ = ["bench", "demo", "exports", "sandbox"]
+__all__ = ["bench", "demo", "dev", "exports", "sandbox"]
 
 
 @click.command()
@@ -69,3 +69,13 @@ def bench(trivial: int, sample: int, nights: int, no_postgres: bool, no_dbt: boo
 
     bench_module.main(trivial=trivial, sample=sample, nights=nights, postgres=not no_postgres,
                       use_dbt=not no_dbt, out=out or bench_module.DOC_PATH)
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True,
+              help="Port of the Dagster UI; a free one is taken if it is in use.")
+def dev(port: int) -> None:
+    """The Dagster UI over the demo's warehouse and runs, with the PMS sandbox on a free port (Ctrl-C stops both)."""
+    from hotel_pipeline.workshop.dev import main as dev_main
+
+    raise SystemExit(dev_main(port=port))

@@ -1,140 +1,287 @@
-"""``make demo``: the contract's demo on the embedded default, driven through Dagster like production.
+"""``make demo``: fourteen simulated nights of the bundled data set, driven through Dagster the way a deployment runs.
 
-Fresh warehouse; each night T (2016-07-18 .. 2016-07-31) every hotel syncs at 02:00 local the way the portfolio
-says (the demo portfolio: H1 pulled from the Mews sandbox, H2 from the Cloudbeds sandbox, whose clock moves with the
-demo; data/portfolio_csv.yaml: daily legacy exports of business dates 2016-07-17 .. 2016-07-30 through the inbox),
-then the 03:00 recorder job photographs snapshot T. On the first night the past (2015-07-01 .. 2016-07-17) is
-reconstructed from booking history in one backfill run. Both portfolios give the same figures (tested). The runs go
-to the Dagster instance under DAGSTER_HOME, so ``make dev`` shows them afterwards.
+Each night T (2016-07-18 .. 2016-07-31) at 02:00 hotel-local every hotel syncs the way the portfolio says: a PMS
+hotel through ``pms_incremental_schedule`` (one ``pms_extract_job`` run per hotel against the loopback sandbox, whose
+clock moves with the demo's; full extract on the first night, incremental after), a legacy CSV hotel through
+``csv_inbox_sensor`` (the export of the business day that just ended dropped into the inbox, ``csv_import_job``).
+At 03:00 the recorder schedule of the zone launches ``nightly_pacing_job`` for partition T: live layer, snapshot T,
+pickup, every asset check. On the first night the past (2015-07-01 .. 2016-07-17) is reconstructed by
+``reconstruct_history_job`` as one single-run backfill. Every run is tagged with the simulated night
+(``hotel_pipeline/night``) and goes to the Dagster instance under DAGSTER_HOME, so ``make dev`` shows them.
+
+What the demo owns, and the only things it ever deletes: its folder ``data/demo/`` (warehouse.duckdb, inbox/, raw/,
+exports/, portfolio.yaml) and, in a warehouse named by HOTEL_WAREHOUSE_URL, the tables it recorded in
+``demo_owned_tables``. A warehouse holding any other table is refused unless ``--reset``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
-from datetime import date, timedelta
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
 import polars as pl
+import yaml
 
 from hotel_pipeline.core import settings
-from hotel_pipeline.core.clock import Clock, date_range, local_instant
-from hotel_pipeline.core.partitions import HOTELS_PARTITIONS
-from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
-from hotel_pipeline.core.warehouse import Warehouse, identifier
-from hotel_pipeline.core.warehouse.resource import duckdb_path
-from hotel_pipeline.definitions import defs
-from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS
-from hotel_pipeline.defs.sources.csv.assets import plan_inbox_run
-from hotel_pipeline.defs.sources.pms.assets import PmsConnectors, pms_sources
-from hotel_pipeline.workshop.channel_demo import run_channel_demo
-from hotel_pipeline.workshop.legacy_exports import write_daily_exports
-from hotel_pipeline.workshop.occupancy_demo import run_occupancy_demo
-from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+from hotel_pipeline.core.clock import date_range, local_instant
+from hotel_pipeline.core.portfolio import Portfolio, current_portfolio, parse_portfolio
+from hotel_pipeline.core.warehouse import Warehouse, identifier, spec
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from hotel_pipeline.workshop.sandbox.pms.harness import RunningSandbox
 
 RECONSTRUCT_FROM = date(2015, 7, 1)
 FIRST_NIGHT = date(2016, 7, 18)
 LAST_NIGHT = date(2016, 7, 31)
+#: Simulated days of the restaurant market (each is about 3 s of CPU).
+DINING_DAYS = 2.0
 
-LIVE_ASSETS = ["hotels", "reservations", "reservation_nights", "daily_metrics"]
-#: csv_import_job's selection: import the inbox files, then refresh the unified model and the live layer.
-IMPORT_ASSETS = ["legacy_csv_import", *LIVE_ASSETS]
+#: The demo's own folder (``HOTEL_PIPELINE_DEMO_DIR``): its warehouse, inbox, raw zone, exports and portfolio.
+DEMO_DIR_ENV = "HOTEL_PIPELINE_DEMO_DIR"
+#: Tag on every run the demo launches; its value is the simulated night the run belongs to.
+NIGHT_TAG = "hotel_pipeline/night"
+DEMO_TAG = "hotel_pipeline/demo"
+#: A pseudonymisation key for the sandbox's invented guests (real deployments set their own).
+DEMO_PII_KEY = "hotel-pipeline-demo-key-for-sandbox-guests-only"
 
-
-def _assets(names: list[str]) -> list[dg.AssetsDefinition]:
-    """The definitions' own (resource-free) asset objects, for ``dg.materialize`` with the demo's resources."""
-    by_key = {k: a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys}
-    return list({id(by_key[dg.AssetKey(n)]): by_key[dg.AssetKey(n)] for n in names}.values())
-
-
-def _contracts(names: list[str]) -> list[dg.AssetChecksDefinition]:
-    """The blocking pandera contracts of the assets in ``names``: a demo run stops where a production run would."""
-    return [c for c in BLOCKING_CHECKS if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
-
-
-def _materialize(names: list[str], warehouse: Warehouse, clock: Clock, instance: dg.DagsterInstance,
-                 run_config: dict | None = None, partition_key: str | None = None, tags: dict | None = None) -> None:
-    # The console shows warnings only; every event still goes to the instance's event log (make dev shows it).
-    config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **(run_config or {})}
-    pms = PmsConnectors(throttle=False)  # the loopback sandbox needs no politeness; real vendors keep the default
-    result = dg.materialize(
-        [*_assets(names), *_contracts(names)], instance=instance,
-        resources={"warehouse": warehouse, "clock": clock, "pms": pms},
-        run_config=config, partition_key=partition_key, tags=tags or {},
-        selection=names,
-    )
-    if not result.success:
-        raise RuntimeError(f"demo run of {names} failed")
+OWNED = spec(
+    "demo_owned_tables",
+    [("table_name", "VARCHAR", "a table `make demo` created in this warehouse (and may delete on its next run)")],
+    primary_key=("table_name",),
+    doc="Written by `make demo` only: the tables it created, so that it never deletes a table it did not create.",
+    grain="table_name",
+)
 
 
 class DemoRefused(RuntimeError):
     """The demo would have to delete data it did not create."""
 
 
-def fresh_warehouse(warehouse: Warehouse) -> None:
-    """The demo starts from an empty warehouse so its figures are exactly the contract's."""
-    if warehouse.dialect == "duckdb":
+def demo_dir() -> Path:
+    return Path(os.environ.get(DEMO_DIR_ENV) or settings.REPO_ROOT / "data" / "demo")
+
+
+# --- what the demo owns -----------------------------------------------------------------------------------------
+
+
+_TABLES_SQL = {
+    "duckdb": "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+              "AND table_schema = 'main' ORDER BY table_name",
+    "postgres": "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                "AND table_schema = current_schema() ORDER BY table_name",
+}
+
+
+def _tables(warehouse: Warehouse) -> list[str]:
+    """The base tables of the warehouse's schema (DuckDB: ``main``; Postgres: the URL's current schema)."""
+    return warehouse.query(_TABLES_SQL[warehouse.dialect])["table_name"].to_list()
+
+
+def prepare_warehouse(warehouse: Warehouse, *, reset: bool = False, own_file: bool = False) -> str:
+    """Empty the warehouse of what an earlier demo left, never touching anything else; says what it did.
+
+    ``own_file``: the warehouse is the demo's own DuckDB file under ``data/demo/`` (deleted and recreated).
+    Otherwise a warehouse holding tables the demo did not record as its own is refused, unless ``reset``.
+    """
+    if own_file and warehouse.dialect == "duckdb":
+        from hotel_pipeline.core.warehouse.resource import duckdb_path
+
         path = duckdb_path(warehouse.url)
+        existed = path.exists()
         for p in (path, path.with_name(path.name + ".wal")):
             p.unlink(missing_ok=True)
-    else:
-        tables = warehouse.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE'"
-        )["table_name"].to_list()
-        with warehouse.transaction() as tx:
-            for table in tables:
-                tx.execute(f"DROP TABLE IF EXISTS {identifier(table)} CASCADE")
+        return f"{'recreated' if existed else 'created'} the demo's own warehouse {path}"
+    tables = _tables(warehouse)
+    owned = set(warehouse.read_table(OWNED.name)["table_name"].to_list()) if OWNED.name in tables else set()
+    foreign = [t for t in tables if t not in owned and t != OWNED.name]
+    if foreign and not reset:
+        shown = ", ".join(foreign[:8]) + (f" and {len(foreign) - 8} more" if len(foreign) > 8 else "")
+        raise DemoRefused(
+            f"the warehouse {warehouse.display_url} holds {len(foreign)} table(s) the demo did not create ({shown}). "
+            "The demo starts from an empty warehouse: unset HOTEL_WAREHOUSE_URL to use its own file "
+            "(data/demo/warehouse.duckdb), point it at an empty database or schema, or run `hotel-pipeline demo "
+            "--reset` to delete those tables.")
+    doomed = [t for t in tables if t in owned or t == OWNED.name or reset]
+    with warehouse.transaction() as tx:
+        for table in doomed:
+            tx.execute(f"DROP TABLE IF EXISTS {identifier(table)} CASCADE" if warehouse.dialect == "postgres"
+                       else f"DROP TABLE IF EXISTS {identifier(table)}")
+    return (f"deleted {len(doomed)} table(s) of an earlier demo from {warehouse.display_url}" if doomed
+            else f"using the empty warehouse {warehouse.display_url}")
 
 
-def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, inbox: Path | None = None,
-                    first_night: date = FIRST_NIGHT, last_night: date = LAST_NIGHT,
-                    reconstruct_from: date = RECONSTRUCT_FROM, portfolio: Portfolio | None = None) -> None:
-    """One sync + recorder cycle per night, the past reconstructed on the first night.
+def record_owned_tables(warehouse: Warehouse, before: set[str]) -> None:
+    """Remember every table this run created, so the next run may delete exactly those."""
+    created = [t for t in _tables(warehouse) if t not in before and t != OWNED.name]
+    with warehouse.transaction() as tx:
+        tx.ensure_table(OWNED)
+        tx.execute("DELETE FROM demo_owned_tables")
+        tx.insert_frame(OWNED.name, pl.DataFrame({"table_name": created}, schema={"table_name": pl.String}))
 
-    Each hotel syncs the way the portfolio says: a legacy CSV hotel gets the export of the business day that just
-    ended dropped into the inbox and imported (the sensor's planner picks it up); a PMS hotel is pulled from the
-    loopback sandbox, whose clock moves with the demo's (full extract on the first night, incremental after).
+
+# --- driving the deployment's jobs --------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """One line per phase and night, with an estimate of the time left."""
+
+    nights: int
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    echo: Callable[[str], None] = print
+
+    first_took: float = 0.0
+
+    def night(self, night: date, parts: list[str]) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        if self.done == 1:  # the first night also runs the full extract and the backfill: not a typical night
+            self.first_took = elapsed
+            left = elapsed / 4 * (self.nights - 1)
+        else:
+            left = (elapsed - self.first_took) / (self.done - 1) * (self.nights - self.done)
+        eta = f"about {left:.0f} s left" if self.done < self.nights else "done"
+        self.echo(f"  night {night}  {' · '.join(parts)}   [{self.done}/{self.nights}, {eta}]")
+
+
+class Deployment:
+    """The code location's own Definitions with the demo's resources, its jobs launched in this process."""
+
+    def __init__(self, warehouse: Warehouse, instance: dg.DagsterInstance, portfolio: Portfolio) -> None:
+        import dagster as dg
+
+        from hotel_pipeline.core.clock import Clock
+        from hotel_pipeline.definitions import build_defs
+        from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
+
+        base = build_defs(portfolio)
+        # The loopback sandbox needs no politeness (real vendors keep the throttle); the clock is set per run.
+        resources = {**(base.resources or {}), "warehouse": warehouse, "clock": Clock(),
+                     "pms": PmsConnectors(throttle=False)}
+        self.defs = dg.Definitions(
+            assets=base.assets, asset_checks=base.asset_checks, jobs=base.jobs, schedules=base.schedules,
+            sensors=base.sensors, loggers=base.loggers, metadata=base.metadata,
+            resources=resources, executor=dg.in_process_executor)
+        self.repository = self.defs.get_repository_def()
+        self.instance = instance
+        self.runs = 0
+
+    def job(self, name: str, at: datetime, *, night: date, run_config: dict | None = None,
+            partition_key: str | None = None, tags: dict[str, str] | None = None) -> float:
+        """Run job ``name`` with the clock at ``at``; returns its wall time; raises if the run failed."""
+        started = time.monotonic()
+        config = {**(run_config or {}),
+                  "resources": {"clock": {"config": {"frozen_at": at.isoformat()}}},
+                  # The console shows warnings only; every event still goes to the instance's event log.
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        result = self.defs.resolve_job_def(name).execute_in_process(
+            run_config=config, instance=self.instance, partition_key=partition_key, raise_on_error=False,
+            tags={DEMO_TAG: "true", NIGHT_TAG: night.isoformat(), **(tags or {})},
+        )
+        self.runs += 1
+        if not result.success:
+            raise RuntimeError(f"the demo's {name} run for {night} failed (run {result.run_id}; `make dev` shows it)")
+        return time.monotonic() - started
+
+    def schedule_requests(self, name: str, at: datetime) -> list[dg.RunRequest]:
+        import dagster as dg
+
+        schedule = self.defs.resolve_schedule_def(name)
+        with dg.build_schedule_context(instance=self.instance, scheduled_execution_time=at,
+                                       repository_def=self.repository) as context:
+            return list(schedule.evaluate_tick(context).run_requests or [])
+
+    def run_schedule(self, name: str, at: datetime, night: date) -> list[float]:
+        """What the daemon does at a tick: evaluate the schedule, launch each request as a run of its job."""
+        schedule = self.defs.resolve_schedule_def(name)
+        return [self.job(schedule.job_name, at, night=night, run_config=request.run_config,
+                         partition_key=request.partition_key,
+                         tags={**request.tags, "dagster/schedule_name": name})
+                for request in self.schedule_requests(name, at)]
+
+    def run_sensor(self, name: str, at: datetime, night: date, cursor: str | None) -> tuple[list[float], str | None]:
+        import dagster as dg
+
+        sensor = self.defs.resolve_sensor_def(name)
+        with dg.build_sensor_context(instance=self.instance, cursor=cursor, repository_def=self.repository,
+                                     sensor_name=name) as context:
+            data = sensor.evaluate_tick(context)
+        times = [self.job(request.job_name or sensor.job_name, at, night=night, run_config=request.run_config,
+                          tags={**request.tags, "dagster/sensor_name": name})
+                 for request in data.run_requests or []]
+        return times, data.cursor
+
+
+def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first_night: date = FIRST_NIGHT,
+                    last_night: date = LAST_NIGHT, reconstruct_from: date = RECONSTRUCT_FROM,
+                    portfolio: Portfolio | None = None, sandbox: RunningSandbox | None = None,
+                    echo: Callable[[str], None] | None = None) -> int:
+    """The nights first_night .. last_night, the past reconstructed on the first; returns the number of runs.
+
+    A PMS hotel is served by ``sandbox`` (started here from the portfolio's base URLs when not given).
     """
+    import re
+
+    from hotel_pipeline.defs.sources.pms.assets import pms_sources
+    from hotel_pipeline.workshop.legacy_exports import write_daily_exports
+
     portfolio = portfolio or current_portfolio()
-    tz = portfolio.hotels[0].timezone
-    inbox = inbox or settings.inbox_dir()
+    inbox = settings.inbox_dir()
     csv_hotels = [h.id for h in portfolio.hotels if h.source("csv")]
     pms_hotels = [h.id for h in portfolio.hotels if pms_sources(h)]
     for stale in inbox.glob("*_hotel_bookings_asof_*.csv"):
-        stale.unlink()
+        stale.unlink()  # the demo's own exports of an earlier run
+    deployment = Deployment(warehouse, instance, portfolio)
+    progress = Progress(nights=(last_night - first_night).days + 1, echo=echo or (lambda _line: None))
     cursor = None
     with contextlib.ExitStack() as stack:
-        sandbox = None
-        if pms_hotels:
+        if pms_hotels and sandbox is None:
+            from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+
+            tz0 = portfolio.hotels[0].timezone
             sandbox = stack.enter_context(
-                sandbox_for_portfolio(portfolio, local_instant(first_night, tz, 2, 0), throttle=False))
-            instance.add_dynamic_partitions(HOTELS_PARTITIONS.name, pms_hotels)
+                sandbox_for_portfolio(portfolio, local_instant(first_night, tz0, 2, 0), throttle=False))
         for night in date_range(first_night, last_night):
-            clock = Clock(frozen_at=local_instant(night, tz, 2, 0).isoformat())
-            if csv_hotels:
-                exported = night - timedelta(days=1)
-                write_daily_exports(inbox, exported, exported, csv_hotels)
-                files, cursor = plan_inbox_run(inbox, cursor)
-                _materialize(["legacy_csv_import"], warehouse, clock, instance,
-                             run_config={"ops": {"legacy_csv_import": {"config": {
-                                 "files": [str(inbox / f) for f in files]}}}})
-            if sandbox is not None:
-                sandbox.world.set_now(clock.now())
-                for hotel_id in pms_hotels:
-                    _materialize(["pms_extract"], warehouse, clock, instance, partition_key=hotel_id)
-            _materialize(LIVE_ASSETS, warehouse, clock, instance)
-            if night == first_night:
-                _materialize(["pacing_snapshots"], warehouse, clock, instance, tags={
+            parts = []
+            for tz in portfolio.timezones:
+                sync_at = local_instant(night, tz, 2, 0)
+                if csv_hotels:
+                    exported = night - timedelta(days=1)
+                    write_daily_exports(inbox, exported, exported, csv_hotels)
+                    took, cursor = deployment.run_sensor("csv_inbox_sensor", sync_at, night, cursor)
+                    parts.append(f"csv import {sum(took):.1f} s")
+                if pms_hotels and sandbox is not None:
+                    sandbox.world.set_now(sync_at)
+                    took = deployment.run_schedule("pms_incremental_schedule", sync_at, night)
+                    parts.append(f"pms sync {len(took)}×{sum(took) / max(len(took), 1):.1f} s")
+                record_at = local_instant(night, tz, 3, 0)
+                zone = re.sub(r"[^A-Za-z0-9]+", "_", tz).lower()
+                took = deployment.run_schedule(f"recorder_0300_{zone}", record_at, night)
+                parts.append(f"03:00 nightly job {sum(took):.1f} s")
+            if night == first_night:  # the past, reconstructed once the first sync brought the booking history
+                took_past = deployment.job("reconstruct_history_job", record_at, night=night, tags={
                     "dagster/asset_partition_range_start": reconstruct_from.isoformat(),
                     "dagster/asset_partition_range_end": (first_night - timedelta(days=1)).isoformat(),
                 })
-            recorder_clock = Clock(frozen_at=local_instant(night, tz, 3, 0).isoformat())
-            _materialize(LIVE_ASSETS, warehouse, recorder_clock, instance)
-            _materialize(["pacing_snapshots"], warehouse, recorder_clock, instance, partition_key=night.isoformat())
-            _materialize(["pickup"], warehouse, recorder_clock, instance)
+                parts.append(f"backfill {reconstruct_from} .. {first_night - timedelta(days=1)} {took_past:.1f} s")
+            progress.night(night, parts)
+        took = deployment.job("publish_job", record_at, night=last_night)
+        progress.echo(f"  publish: Parquet exports and pace report {took:.1f} s")
+    return deployment.runs
+
+
+# --- the command ---------------------------------------------------------------------------------------------------
 
 
 def summary(warehouse: Warehouse, days: int = 14) -> pl.DataFrame:
@@ -145,10 +292,10 @@ def summary(warehouse: Warehouse, days: int = 14) -> pl.DataFrame:
     )
 
 
-def print_summary(warehouse: Warehouse) -> None:
+def print_summary(warehouse: Warehouse, portfolio: Portfolio) -> None:
     frame = summary(warehouse)
     for hotel_id in frame["hotel_id"].unique().sort().to_list():
-        hotel = current_portfolio().hotel(hotel_id)
+        hotel = portfolio.hotel(hotel_id)
         print(f"\n{hotel_id} {hotel.name} (capacity {hotel.capacity}) as of {LAST_NIGHT}: next 14 stay dates")
         print(f"  {'stay date':<12}{'sold':>6}{'1d':>6}{'7d':>6}{'vs STLY':>9}")
         for row in frame.filter(pl.col("hotel_id") == hotel_id).iter_rows(named=True):
@@ -157,28 +304,117 @@ def print_summary(warehouse: Warehouse) -> None:
                   f"{fmt(row['pickup_7d']):>6}{fmt(row['pace_vs_stly']):>9}")
 
 
-def main(reset: bool = False) -> None:
-    started = time.monotonic()
-    os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    warehouse = Warehouse()
-    fresh_warehouse(warehouse)
-    with dg.DagsterInstance.get() as instance:
-        run_pacing_demo(warehouse, instance)
-        run_occupancy_demo(warehouse, instance)
-        run_channel_demo(warehouse)  # H1's calendar and reservations to the Beds24 sandbox
-    counts = warehouse.query(
-        "SELECT origin, COUNT(DISTINCT snapshot_date) AS dates, COUNT(*) AS rows_ FROM pacing_snapshots GROUP BY origin "
-        "ORDER BY origin"
-    )
-    print(f"warehouse: {warehouse.display_url}")
-    for origin, dates, rows in counts.iter_rows():
-        print(f"pacing_snapshots {origin}: {dates} snapshot dates, {rows} rows")
-    print_summary(warehouse)
-    print(f"\npacing demo took {time.monotonic() - started:.1f} s")
-    dining_started = time.monotonic()
-    from hotel_pipeline.workshop.dining_demo import run_dining_demo
+def _quiet() -> None:
+    """No noise on the console: Dagster's beta notices and its banner are not news to a demo user."""
+    import dagster as dg
 
-    print("\nrestaurant market: one simulated week of the default market, polled every 60 s")
-    run_dining_demo(warehouse)
-    print(f"dining demo took {time.monotonic() - dining_started:.1f} s; total {time.monotonic() - started:.1f} s")
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+
+def _sandbox_portfolio(source: Path) -> tuple[Portfolio, dict[str, Any]]:
+    """The configured portfolio with its sandbox base URLs removed (the sandbox is started on a free port)."""
+    raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    stripped = yaml.safe_load(yaml.safe_dump(raw))
+    for hotel in stripped.get("hotels") or []:
+        for src in hotel.get("sources") or []:
+            src.pop("base_url", None)
+    return parse_portfolio(stripped, source), raw
+
+
+def _write_portfolio(raw: dict[str, Any], sandbox: RunningSandbox | None, dest: Path) -> Path:
+    """The portfolio the demo's code location loads: the configured one, pointed at the running sandbox."""
+    if sandbox is not None:
+        for hotel in raw.get("hotels") or []:
+            for src in hotel.get("sources") or []:
+                if src.get("type") in sandbox.credentials:
+                    src["base_url"] = sandbox.server.base_url(src["type"])
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("# Written by `make demo`: the configured portfolio pointed at its sandbox.\n"
+                    + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+@contextlib.contextmanager
+def demo_environment(reset: bool) -> Iterator[tuple[Warehouse, str]]:
+    """Point this process at the demo's own folder (and warehouse, unless HOTEL_WAREHOUSE_URL is set)."""
+    home = demo_dir()
+    own_file = not os.environ.get("HOTEL_WAREHOUSE_URL")
+    if own_file:
+        os.environ["HOTEL_WAREHOUSE_URL"] = f"duckdb:///{home / 'warehouse.duckdb'}"
+    home.mkdir(parents=True, exist_ok=True)
+    for sub in ("inbox", "raw", "exports"):
+        shutil.rmtree(home / sub, ignore_errors=True)  # the demo's own folders of an earlier run
+    os.environ["HOTEL_PIPELINE_DATA_DIR"] = str(home)
+    os.environ.setdefault("HOTEL_PIPELINE_PII_KEY", DEMO_PII_KEY)
+    os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / "data" / "dagster_home"))
+    instance_yaml = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    if not instance_yaml.exists():  # what `make` does: the instance with the warehouse write pool
+        instance_yaml.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(settings.REPO_ROOT / "data" / "dagster_instance.yaml", instance_yaml)
+    warehouse = Warehouse()
+    said = prepare_warehouse(warehouse, reset=reset, own_file=own_file)
+    yield warehouse, said
+
+
+def forget_earlier_demo_runs(instance: dg.DagsterInstance) -> int:
+    """Delete the runs an earlier demo launched (tagged), so the UI shows one demo's nights, not several."""
+    import dagster as dg
+
+    ids = [r.dagster_run.run_id for r in instance.get_run_records(dg.RunsFilter(tags={DEMO_TAG: "true"}))]
+    for run_id in ids:
+        instance.delete_run(run_id)
+    return len(ids)
+
+
+def main(reset: bool = False) -> None:
+    """``hotel-pipeline demo``: prepare the demo's own warehouse, run the nights, print where everything is."""
+    started = time.monotonic()
+    _quiet()
+    source = settings.portfolio_path()
+    print(f"hotel-pipeline demo: {FIRST_NIGHT} .. {LAST_NIGHT} of the bundled data set ({source.name})")
+    with demo_environment(reset) as (warehouse, said), contextlib.ExitStack() as stack:
+        print(f"  {said}")
+        before = set(_tables(warehouse))
+        portfolio, raw = _sandbox_portfolio(source)
+        sandbox = None
+        from hotel_pipeline.defs.sources.pms.assets import pms_sources
+
+        if any(pms_sources(h) for h in portfolio.hotels):
+            from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+
+            sandbox = stack.enter_context(sandbox_for_portfolio(
+                portfolio, local_instant(FIRST_NIGHT, portfolio.hotels[0].timezone, 2, 0), throttle=False))
+            print(f"  PMS sandbox on {sandbox.server.url} ({', '.join(sorted(sandbox.credentials))})")
+        os.environ["HOTEL_PIPELINE_CONFIG"] = str(_write_portfolio(raw, sandbox, demo_dir() / "portfolio.yaml"))
+        current_portfolio.cache_clear()
+        portfolio = current_portfolio()
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            if forgotten := forget_earlier_demo_runs(instance):
+                print(f"  removed the {forgotten} runs of the previous demo from the Dagster instance")
+            print("pacing: nightly 02:00 sync and 03:00 recorder through the deployment's schedules and jobs")
+            runs = run_pacing_demo(warehouse, instance, portfolio=portfolio, sandbox=sandbox, echo=print)
+            pacing_took = time.monotonic() - started
+            print(f"  {runs} Dagster runs in {pacing_took:.0f} s ({time.process_time():.0f} s of CPU)")
+            print_summary(warehouse, portfolio)
+            from hotel_pipeline.workshop.channel_demo import run_channel_demo
+            from hotel_pipeline.workshop.occupancy_demo import run_occupancy_demo
+
+            run_occupancy_demo(warehouse, instance)
+            run_channel_demo(warehouse)  # H1's calendar and reservations to the Beds24 sandbox
+            dining_started = time.monotonic()
+            from hotel_pipeline.workshop.dining_demo import run_dining_demo
+
+            print(f"\nrestaurant market: {DINING_DAYS:g} simulated days of the default market, polled every 60 s")
+            run_dining_demo(warehouse, days=DINING_DAYS)
+            print(f"  dining took {time.monotonic() - dining_started:.0f} s")
+        record_owned_tables(warehouse, before)
+    home = demo_dir()
+    print(f"\ndone in {time.monotonic() - started:.0f} s ({time.process_time():.0f} s of CPU).")
+    print(f"  warehouse: {warehouse.display_url}")
+    print(f"  demo data: {home} (inbox/, raw/, exports/)")
+    print(f"  pace report: {home / 'exports' / 'pace_report.html'}; Parquet for BI tools: {home / 'exports'}/")
+    print(f"  Dagster runs: {os.environ['DAGSTER_HOME']}")
+    print("next: `make dev` opens the Dagster UI on these runs and this warehouse.")

@@ -7,7 +7,7 @@ Why this shape:
   incremental one ticks every 15 minutes, the reconciliation one every hour, and each hotel's source says how often
   it wants either (``incremental_every_minutes``, default 15; ``reconcile_every_hours``, default 6; window
   ``reconcile_days``, default 7);
-- a time-window freshness policy flags a hotel whose extract has not succeeded for 2 hours (warn after 45 min);
+- a time-window freshness policy flags a hotel whose extract has not succeeded for 2 hours (warn after 1 hour);
 - the asset writes the warehouse, so it runs in ``WAREHOUSE_POOL``.
 """
 
@@ -29,7 +29,7 @@ from hotel_pipeline.sources.pms.extract import record_failure, run_extract
 from hotel_pipeline.sources.pms.http import RetryPolicy
 
 PMS_EXTRACT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2),
-                                                       warn_window=timedelta(minutes=45))
+                                                       warn_window=timedelta(hours=1))
 
 
 class PmsConnectors(dg.ConfigurableResource):
@@ -134,14 +134,18 @@ def _requests(context: dg.ScheduleEvaluationContext, kind: str) -> list[dg.RunRe
 
 
 @dg.schedule(job=pms_extract_job, cron_schedule="*/15 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Ticks every 15 min; each hotel is pulled every incremental_every_minutes of its source "
+                         "(default 15).")
 def pms_incremental_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Incremental pulls (per source ``incremental_every_minutes``, default 15)."""
     return _requests(context, "incremental")
 
 
 @dg.schedule(job=pms_extract_job, cron_schedule="0 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Ticks hourly; each hotel is re-read every reconcile_every_hours of its source (default 6 h) "
+                         "over the last reconcile_days (default 7).")
 def pms_reconcile_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Reconciliation re-reads (per source ``reconcile_every_hours``, default 6; window ``reconcile_days``)."""
     return _requests(context, "reconcile")
