@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -53,7 +54,8 @@ def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONT
     """The demo's nights over SHORT; returns how often each of ``checks`` ran, by (check name, passed); the names of
     every check evaluated under the key ("*", True)."""
     del root  # the demo uses the configured inbox (HOTEL_PIPELINE_DATA_DIR) and clears its own stale exports
-    with dg.DagsterInstance.ephemeral() as instance:
+    # A persistent (temporary) instance, as the daemon's: schedules such as pms_incremental_schedule need one.
+    with tempfile.TemporaryDirectory(prefix="dagster-") as home, dg.DagsterInstance.local_temp(home) as instance:
         run_pacing_demo(warehouse, instance, **SHORT)
         evaluations = [e.dagster_event.event_specific_data for run in instance.get_runs()
                        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]

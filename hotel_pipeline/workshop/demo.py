@@ -229,7 +229,8 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
                     echo: Callable[[str], None] | None = None) -> int:
     """The nights first_night .. last_night, the past reconstructed on the first; returns the number of runs.
 
-    A PMS hotel is served by ``sandbox`` (started here from the portfolio's base URLs when not given).
+    A PMS hotel is served by ``sandbox`` (started here from the portfolio's base URLs when not given). ``instance``
+    must be persistent (``DagsterInstance.get()`` or ``local_temp``), as the daemon's is: schedules read it.
     """
     import re
 
