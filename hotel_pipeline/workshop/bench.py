@@ -44,6 +44,7 @@ import sqlalchemy as sa
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock, date_range, local_instant
+from hotel_pipeline.core.horizons import SQL_CONSTANTS
 from hotel_pipeline.core.portfolio import current_portfolio
 from hotel_pipeline.core.sql_models import SqlModel, build_model_asset, load_models, parse_model, row_count, run_model
 from hotel_pipeline.core.warehouse import Warehouse
@@ -471,6 +472,8 @@ def dbt_model_sql(path: Path, project_models: set[str], params: dict[str, Any]) 
         lines.pop(0)
     body = "\n".join(lines).strip().rstrip(";")
     body = _REF.sub(lambda m: m.group(0) if m.group(1) in project_models else m.group(1), body)
+
+    params = {**SQL_CONSTANTS, **params}  # the runner binds these constants into every model; so must dbt
 
     def literal(match: re.Match[str]) -> str:
         value = params[match.group(1)]
