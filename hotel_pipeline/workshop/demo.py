@@ -215,7 +215,7 @@ class Deployment:
 
         sensor = self.defs.resolve_sensor_def(name)
         with dg.build_sensor_context(instance=self.instance, cursor=cursor, repository_def=self.repository,
-                                     sensor_name=name) as context:
+                                     sensor_name=name, resources=self.defs.resources) as context:
             data = sensor.evaluate_tick(context)
         times = [self.job(request.job_name or sensor.job_name, at, night=night, run_config=request.run_config,
                           tags={**request.tags, "dagster/sensor_name": name})
@@ -259,7 +259,10 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
                 sync_at = local_instant(night, tz, 2, 0)
                 if csv_hotels:
                     exported = night - timedelta(days=1)
-                    write_daily_exports(inbox, exported, exported, csv_hotels)
+                    # The legacy PMS dropped its export well before the 02:00 tick: settled, as the sensor requires.
+                    for path in write_daily_exports(inbox, exported, exported, csv_hotels):
+                        settled = time.time() - 3600
+                        os.utime(path, (settled, settled))
                     took, cursor = deployment.run_sensor("csv_inbox_sensor", sync_at, night, cursor)
                     parts.append(f"csv import {sum(took):.1f} s")
                 if pms_hotels and sandbox is not None:
