@@ -64,11 +64,12 @@ def recompute(pickup: pl.DataFrame, snapshots: pl.DataFrame, capacity: dict[str,
     ``snapshots``: the historian's rows (hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue) of at least
     the ``baseline_keys``. A baseline that is missing stays null; nothing is summed across stay dates.
     """
+    # Typed explicitly: a historian with no baseline rows yet comes back with null-typed columns.
     snap = snapshots.select(
-        "hotel_id", pl.col("snapshot_date").cast(pl.Date), pl.col("stay_date").cast(pl.Date),
+        pl.col("hotel_id").cast(pl.String), pl.col("snapshot_date").cast(pl.Date), pl.col("stay_date").cast(pl.Date),
         pl.col("rooms_sold").cast(pl.Int64).alias("_base_rooms"), pl.col("net_revenue").cast(pl.Float64).alias("_base_rev"),
     )
-    out = pickup.select("hotel_id", "as_of_date", "stay_date", pl.col("rooms_sold").cast(pl.Int64),
+    out = pickup.select(pl.col("hotel_id").cast(pl.String), "as_of_date", "stay_date", pl.col("rooms_sold").cast(pl.Int64),
                         pl.col("net_revenue").cast(pl.Float64))
     for column, (lag, shift) in BASELINES.items():
         keyed = out.with_columns(
