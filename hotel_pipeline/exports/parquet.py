@@ -3,9 +3,9 @@
 Layout (readable by DuckDB ``read_parquet('.../**/*.parquet', hive_partitioning = true)``, polars
 ``pl.scan_parquet(path, hive_partitioning=True)`` and ``pyarrow.dataset.dataset(path, partitioning="hive")``)::
 
-    exports/pacing_snapshots/hotel_id=H1/snapshot_date=2016-07-31/part-0.parquet
-    exports/pickup/hotel_id=H1/part-0.parquet
-    exports/daily_metrics/hotel_id=H1/part-0.parquet
+    exports/pacing_snapshots/hotel_id=<hotel>/snapshot_date=<YYYY-MM-DD>/part-0.parquet
+    exports/pickup/hotel_id=<hotel>/part-0.parquet
+    exports/daily_metrics/hotel_id=<hotel>/part-0.parquet
 
 Each table is written to a fresh folder beside the old one, then renamed over it, so a BI tool reading the export
 sees the previous complete export or the new one. The same warehouse gives the same files (rows sorted by the

@@ -116,7 +116,7 @@ def _resos_row(b: dict[str, Any], booking_field: str, room_field: str) -> dict[s
 
 
 @retry(retry=retry_if_exception_type((httpx.TransportError, RestaurantSourceError)), reraise=True,
-       stop=stop_after_attempt(5), wait=wait_exponential_jitter(initial=0.2, max=5))
+       stop=stop_after_attempt(5), wait=wait_exponential_jitter(multiplier=0.2, max=5))
 def _get_page(client: httpx.Client, params: dict[str, Any]) -> list[dict[str, Any]]:
     response = client.get("/bookings", params=params)
     if response.status_code in (401, 403):
