@@ -119,14 +119,12 @@ def analyst_session(warehouse: Warehouse, db: Path | None):
     if db is not None:
         import duckdb
 
+        from hotel_pipeline.core.warehouse.duckdb_backend import DuckDBBackend
+
         con = duckdb.connect(str(db), read_only=True)
 
-        def run(sql: str, params: dict[str, Any]) -> list:
-            import re
-
-            names: list[str] = []
-            text = re.sub(r":(\w+)", lambda m: names.append(m.group(1)) or "?", sql)
-            return con.execute(text, [params[n] for n in names]).fetchall()
+        def run(sql: str, params: dict[str, Any]) -> Any:
+            return DuckDBBackend.query(con, sql, params)  # the warehouse's own :name binding, on the held session
 
         return run, con.close
     from hotel_pipeline.core.warehouse.postgres_backend import engine_for
