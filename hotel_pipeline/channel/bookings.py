@@ -7,6 +7,12 @@ cancellation or no-show as a ``cancel`` (``status: cancelled``). The create carr
 ``hp:<hotel>:<source>:<external id>``: a create whose answer was lost is found again by it, never sent twice.
 Reservations whose source is Beds24 are Beds24's own: they are never pushed back (no loop). No guest name, e-mail or
 phone leaves the pipeline: the booking carries dates, room, party and price only.
+
+Why no change is lost between the source's commit and the outbox: a change is committed as a new row of
+``reservation_versions`` (the durable change log every source writes through ``accept_reservations``), and
+``channel_bookings.planned_version`` is this push's cursor on that log, committed in the same transaction as the
+outbox rows it produced. A process killed between the two leaves the version ahead of the cursor; the next plan
+queues it.
 """
 
 from __future__ import annotations
