@@ -24,6 +24,7 @@ from hotel_pipeline.core.warehouse import Warehouse, spec
 from hotel_pipeline.sources.csv.parsing import (
     CsvMapping,
     FileRejected,
+    ParsedFile,
     as_of_from_name,
     parse_file,
     quarantine_frame,
@@ -150,7 +151,8 @@ def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: C
     digest = file_digest(payload)
     warehouse.ensure_tables(IMPORT_LEDGER)
     seen = warehouse.query(
-        "SELECT as_of_date, hotel_ids, outcome, attempts FROM import_ledger WHERE file_sha256 = :d", {"d": digest}
+        "SELECT as_of_date, hotel_ids, outcome, attempts, rows_quarantined FROM import_ledger WHERE file_sha256 = :d",
+        {"d": digest}
     )
     previous = seen.row(0, named=True) if seen.height else None
     if previous and previous["outcome"] in LOADED:
@@ -163,7 +165,9 @@ def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: C
         if named is not None and (previous["as_of_date"] is None or named > previous["as_of_date"]):
             with warehouse.transaction() as tx:
                 for hotel_id in hotels:
-                    _mark_synced(tx, portfolio, hotel_id, named, digest, now, records=0)
+                    # the same content is as partial as it was the first time
+                    _mark_synced(tx, portfolio, hotel_id, named, digest, now, records=0,
+                                 quarantined=int(previous["rows_quarantined"] or 0))
         return ImportReport(name, digest, "duplicate", as_of=named.isoformat() if named else None, hotel_ids=hotels)
     attempts = int((previous or {}).get("attempts") or 0) + 1
     # The claim: committed before the work, so a process that dies half-way leaves a failed entry to retry, not nothing.
@@ -195,6 +199,7 @@ def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, dig
     report = ImportReport(name, digest, outcome, rows_read=parsed.rows_read, rows_loaded=parsed.valid.height,
                           rows_quarantined=len(parsed.quarantined), as_of=as_of.isoformat(),
                           hotel_ids=parsed.hotel_ids)
+    held_back = quarantined_per_hotel(parsed, parsed.hotel_ids or hotels_for_file(portfolio, file_name))
     with warehouse.transaction() as tx:
         for hotel_id in parsed.hotel_ids:
             hotel = portfolio.hotel(hotel_id)
@@ -206,20 +211,42 @@ def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, dig
             report.changed += result.changed
             report.unchanged += result.unchanged
             report.stale += result.stale
-            _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height)
+            _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height,
+                         quarantined=held_back.get(hotel_id, 0))
         if not parsed.hotel_ids:
-            # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to.
+            # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to (and a
+            # file whose every row was quarantined is a partial one for them).
             report.hotel_ids = hotels_for_file(portfolio, file_name)
             for hotel_id in report.hotel_ids:
-                _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=0)
+                _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=0,
+                             quarantined=held_back.get(hotel_id, 0))
         quarantine_rows(tx, quarantine_frame(parsed, name, now), batch_id=digest)
         _write_ledger(tx, report, digest, now, str(raw_path.relative_to(settings.data_dir())), attempts)
     return report
 
 
+def quarantined_per_hotel(parsed: ParsedFile, hotel_ids: list[str]) -> dict[str, int]:
+    """Per hotel of the file, the rows held back in quarantine that may be its own.
+
+    A row whose hotel is known counts for that hotel; a row too broken to name its hotel (a wrong field count, an
+    unknown hotel value) could belong to any hotel of the file, so it counts for each of them: the recorder must not
+    photograph a hotel whose export may be missing a booking.
+    """
+    known = set(hotel_ids)
+    unattributed = sum(1 for q in parsed.quarantined if q.get("hotel_id") not in known)
+    counts = {h: unattributed for h in hotel_ids}
+    for q in parsed.quarantined:
+        if q.get("hotel_id") in known:
+            counts[q["hotel_id"]] += 1
+    return counts
+
+
 def _mark_synced(tx, portfolio: Portfolio, hotel_id: str, as_of: date, digest: str, now: datetime,
-                 records: int) -> None:
-    """A successful csv sync of ``hotel_id`` through ``as_of`` (covered_through never moves backwards)."""
+                 records: int, quarantined: int = 0) -> None:
+    """A successful csv sync of ``hotel_id`` through ``as_of`` (covered_through never moves backwards).
+
+    A sync that held rows of the hotel back in quarantine is ``partial`` (the rest committed), as on the PMS path, so
+    the 03:00 recorder applies the hotel's ``partial_sync`` policy instead of trusting an incomplete export."""
     hotel = portfolio.hotel(hotel_id)
     previous = tx.query(
         "SELECT covered_through FROM integration_status WHERE hotel_id = :h AND source = 'csv'", {"h": hotel_id}
@@ -227,8 +254,10 @@ def _mark_synced(tx, portfolio: Portfolio, hotel_id: str, as_of: date, digest: s
     covered = max([as_of] + [d for d in (previous["covered_through"].to_list() if previous.height else []) if d])
     record_sync(tx, {
         "hotel_id": hotel_id, "source": "csv", "last_attempt_at": now, "last_success_at": now,
-        "last_status": "ok", "covered_through": covered, "cursor": f"{as_of.isoformat()}:{digest[:16]}",
-        "records_fetched": records, "pages": 1, "retries": 0, "throttle_waits": 0, "errors": 0, "last_error": None,
+        "last_status": "partial" if quarantined else "ok", "covered_through": covered,
+        "cursor": f"{as_of.isoformat()}:{digest[:16]}", "records_fetched": records, "quarantined": quarantined,
+        "pages": 1, "retries": 0, "throttle_waits": 0, "errors": 0,
+        "last_error": f"{quarantined} rows quarantined (quarantine batch {digest})" if quarantined else None,
         "lag_seconds": (now - end_of_business_day(as_of, hotel.timezone)).total_seconds(),
     })
 
