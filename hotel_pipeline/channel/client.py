@@ -7,7 +7,8 @@ token of the account shares it) and must never retry a non-idempotent request bl
   (``X-RequestCost``) and waits ``X-FiveMinCreditLimit-ResetsIn`` seconds when the budget would run out;
 - 429 and 5xx, timeouts, dropped connections and unreadable bodies are retried with exponential backoff and full
   jitter (tenacity), never sooner than ``Retry-After`` - but only when the caller says the request is idempotent
-  (calendar writes, reads); a booking POST is tried once and the caller reads Beds24 back before trying again;
+  (reads); a calendar or booking POST is tried once and the caller reads Beds24 back before trying again (a lost
+  answer would otherwise cost a blind resend of the whole request);
 - an expired token (401) is renewed once from the refresh token (``GET /authentication/token``).
 Messages never contain the refresh token or the access token.
 """
@@ -198,8 +199,8 @@ class Beds24Client:
 
     # -- operations ------------------------------------------------------------------------------------------
     def post_calendar(self, rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``POST /inventory/rooms/calendar``; one answer per room, in order (idempotent: absolute values)."""
-        return list(self.call("POST", "/inventory/rooms/calendar", body=rooms))
+        """``POST /inventory/rooms/calendar`` once; one answer per room, in order (a lost answer is read back)."""
+        return list(self.call("POST", "/inventory/rooms/calendar", body=rooms, idempotent=False))
 
     def post_bookings(self, bookings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``POST /bookings`` once (a lost answer must be read back, not retried)."""

@@ -2,8 +2,10 @@
 
 Per hotel, calendar rows first (one ``POST /inventory/rooms/calendar`` carries up to ``batch_size`` rooms), then
 booking rows (one ``POST /bookings`` carries up to ``batch_size`` bookings). Each batch: rows already ``sent`` are read
-back first (``GET /bookings`` by ``apiReference`` for creates, by ``id`` otherwise) and acknowledged if Beds24 already
-holds them; the rest are marked ``sent`` in a committed transaction, then posted; each item's answer (``success``,
+back first (``GET /inventory/rooms/calendar`` for their rooms and nights; ``GET /bookings`` by ``apiReference`` for
+creates, by ``id`` otherwise) and acknowledged if Beds24 already holds them; a calendar row whose nights Beds24 holds
+only in part is sent again with the differing nights only. The rest are marked ``sent`` in a committed transaction,
+then posted; each item's answer (``success``,
 ``errors``, ``warnings``, new id) is stored with the row. A process killed anywhere in between leaves rows ``pending``
 (never sent) or ``sent`` (maybe applied), and the next drain finishes them without applying anything twice.
 """
@@ -11,16 +13,16 @@ holds them; the rest are marked ``sent`` in a committed transaction, then posted
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from hotel_pipeline.channel import outbox
 from hotel_pipeline.channel.bookings import acknowledge_bookings, beds24_ids
-from hotel_pipeline.channel.calendar import acknowledge_calendar, forget_failed_calendar
+from hotel_pipeline.channel.calendar import acknowledge_calendar, expand, forget_failed_calendar, runs
 from hotel_pipeline.channel.client import Beds24Client, Beds24Error, TransientError
 from hotel_pipeline.channel.config import HotelChannel
 from hotel_pipeline.core.warehouse import Warehouse
@@ -47,18 +49,26 @@ def _error_text(result: dict[str, Any]) -> str:
     return "; ".join(f"{e.get('field', '')}: {e.get('message', '')}" for e in errors) or "Beds24 refused the item"
 
 
-def holds(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
-    """Does the Beds24 booking already carry what the payload asks for?"""
-    for key in COMPARED:
-        if key not in payload:
-            continue
-        want, got = payload[key], booking.get(key)
-        if isinstance(want, (int, float)) and isinstance(got, (int, float)):
-            if abs(float(want) - float(got)) > 0.005:
-                return False
-        elif want != got:
-            return False
-    return True
+def same(want: Any, got: Any) -> bool:
+    """Equal as Beds24 stores them (amounts to the cent: a price read back as 120 is the 120.0 we sent)."""
+    if isinstance(want, int | float) and isinstance(got, int | float):
+        return abs(float(want) - float(got)) <= 0.005
+    return want == got
+
+
+def holds(held: dict[str, Any], payload: dict[str, Any], keys: Iterable[str] | None = COMPARED) -> bool:
+    """Does what Beds24 holds (a booking, a night's values) already carry what the payload asks for?
+    Only ``keys`` are compared (every key of the payload when None)."""
+    return all(same(payload[k], held.get(k)) for k in (payload if keys is None else keys) if k in payload)
+
+
+def actual_nights(client: Beds24Client, room_ids: list[int], start: date, end: date) -> dict[tuple[int, date], dict]:
+    """(roomId, night) -> the values Beds24 holds for it (``GET /inventory/rooms/calendar``)."""
+    out: dict[tuple[int, date], dict] = {}
+    for room in client.get_calendar(room_ids, start.isoformat(), end.isoformat()):
+        for night, values in expand(room.get("calendar") or []):
+            out[(int(room["roomId"]), night)] = json.loads(values)
+    return out
 
 
 class Drainer:
@@ -82,26 +92,75 @@ class Drainer:
                 send(rows)
         return self.report
 
+    def _retried(self, rows: pl.DataFrame, kind: str, attempt_once: Callable[[pl.DataFrame], None]) -> None:
+        """A batch as one read-back-then-post unit, retried on transient faults with the rows' states read again
+        (a row a failed attempt left ``sent`` is read back, never posted blindly)."""
+        self.report.batches += 1
+        current = rows
+        for attempt in self.client.retrying():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:  # states changed: read them again
+                    current = outbox.ready(self.warehouse, self.hotel.hotel_id, kind, self.hotel.batch_size)
+                    current = current.filter(pl.col("outbox_id").is_in(rows["outbox_id"].to_list()))
+                if current.height:
+                    attempt_once(current)
+
     # -- calendar --------------------------------------------------------------------------------------------
     def _calendar(self, rows: pl.DataFrame) -> None:
-        self.report.batches += 1
-        ids = rows["outbox_id"].to_list()
-        payloads = [json.loads(p) for p in rows["payload"]]
+        self._retried(rows, "calendar", self._calendar_attempt)
+
+    def _calendar_read_back(self, sent: list[dict[str, Any]], payloads: dict[int, dict[str, Any]]
+                            ) -> dict[int, dict[str, Any]]:
+        """Acknowledge the ``sent`` rows whose nights Beds24 already holds; the others' payloads cut down to the
+        nights that differ (outbox id -> payload to post)."""
+        nights = {r["outbox_id"]: expand(payloads[r["outbox_id"]]["calendar"]) for r in sent}
+        days = [d for room_nights in nights.values() for d, _ in room_nights]
+        rooms = sorted({int(payloads[i]["roomId"]) for i in nights})
+        actual = actual_nights(self.client, rooms, min(days), max(days)) if days else {}
+        resend: dict[int, dict[str, Any]] = {}
+        held: list[int] = []
+        for i, room_nights in nights.items():
+            room = int(payloads[i]["roomId"])
+            differing = [(d, v) for d, v in room_nights if not holds(actual.get((room, d), {}), json.loads(v), None)]
+            if differing:
+                resend[i] = {"roomId": room, "calendar": runs(differing)}
+            else:
+                held.append(i)
+        at = _now(self.clock)
+        with self.warehouse.transaction() as tx:
+            for i in held:
+                outbox.mark_acknowledged(tx, i, at, result={"success": True, "readBack": True})
+                acknowledge_calendar(tx, self.hotel.hotel_id, payloads[i], at)
+        self.report.read_back_acknowledged += len(held)
+        self.report.acknowledged += len(held)
+        return resend
+
+    def _calendar_attempt(self, rows: pl.DataFrame) -> None:
+        records = rows.to_dicts()
+        payloads = {r["outbox_id"]: json.loads(r["payload"]) for r in records}
+        sent = [r for r in records if r["state"] == "sent"]
+        to_post = self._calendar_read_back(sent, payloads) if sent else {}
+        to_post.update({r["outbox_id"]: payloads[r["outbox_id"]] for r in records if r["state"] != "sent"})
+        if not to_post:
+            return
+        ids = sorted(to_post)
         with self.warehouse.transaction() as tx:
             outbox.mark_sent(tx, ids, _now(self.clock))
         try:
-            answers = self.client.post_calendar(payloads)
+            answers = self.client.post_calendar([to_post[i] for i in ids])
         except TransientError as exc:
             outbox.note_error(self.warehouse, ids, str(exc))
+            self.report.errors.append(str(exc))
             raise
         except Beds24Error as exc:
             answers = [{"success": False, "errors": [{"message": str(exc)}]}] * len(ids)
         at = _now(self.clock)
         with self.warehouse.transaction() as tx:
-            for i, payload, answer in zip(ids, payloads, _aligned(answers, len(ids)), strict=True):
+            for i, answer in zip(ids, _aligned(answers, len(ids)), strict=True):
                 if answer.get("success"):
                     outbox.mark_acknowledged(tx, i, at, result=answer)
-                    acknowledge_calendar(tx, self.hotel.hotel_id, payload, at)
+                    # the whole row: nights not posted again were found on Beds24 already
+                    acknowledge_calendar(tx, self.hotel.hotel_id, payloads[i], at)
                     self.report.acknowledged += 1
                 else:
                     outbox.mark_failed(tx, i, _error_text(answer), result=answer)
@@ -110,15 +169,7 @@ class Drainer:
 
     # -- bookings --------------------------------------------------------------------------------------------
     def _bookings(self, rows: pl.DataFrame) -> None:
-        self.report.batches += 1
-        current = rows
-        for attempt in self.client.retrying():
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:  # states changed: read them again
-                    current = outbox.ready(self.warehouse, self.hotel.hotel_id, "booking", self.hotel.batch_size)
-                    current = current.filter(pl.col("outbox_id").is_in(rows["outbox_id"].to_list()))
-                if current.height:
-                    self._booking_attempt(current)
+        self._retried(rows, "booking", self._booking_attempt)
 
     def _with_id(self, row: dict[str, Any], ids: dict[str, int | None]) -> dict[str, Any]:
         payload = json.loads(row["payload"])

@@ -17,10 +17,9 @@ from typing import Any
 
 import polars as pl
 
-from hotel_pipeline.channel.calendar import expand
 from hotel_pipeline.channel.client import Beds24Client
 from hotel_pipeline.channel.config import ChannelConfig, HotelChannel, load_channel_config
-from hotel_pipeline.channel.drain import COMPARED
+from hotel_pipeline.channel.drain import COMPARED, actual_nights, same
 from hotel_pipeline.channel.tables import CHANNEL_BOOKINGS, CHANNEL_CALENDAR_STATE, CHANNEL_DRIFT
 from hotel_pipeline.core.warehouse import Warehouse
 
@@ -38,14 +37,6 @@ class DriftReport:
         return self.calendar_drift + self.booking_drift
 
 
-def _actual_nights(client: Beds24Client, room_ids: list[int], start: date, end: date) -> dict[tuple[int, date], dict]:
-    out: dict[tuple[int, date], dict] = {}
-    for room in client.get_calendar(room_ids, start.isoformat(), end.isoformat()):
-        for night, values in expand(room.get("calendar") or []):
-            out[(int(room["roomId"]), night)] = json.loads(values)
-    return out
-
-
 def reconcile_hotel(warehouse: Warehouse, hotel: HotelChannel, client: Beds24Client, as_of: date, now: datetime,
                     trigger: str = "schedule", room_ids: list[int] | None = None) -> DriftReport:
     """Compare the horizon (or only ``room_ids``) with Beds24; drift rows appended, drifted nights re-queued."""
@@ -59,13 +50,13 @@ def reconcile_hotel(warehouse: Warehouse, hotel: HotelChannel, client: Beds24Cli
                                       WHERE hotel_id = :h AND stay_date >= :t AND pushed IS NOT NULL""",
                                    {"h": hotel.hotel_id, "t": as_of}).filter(pl.col("room_id").is_in(rooms))
         end = as_of + timedelta(days=hotel.horizon_days - 1)
-        actual = _actual_nights(client, rooms, as_of, end) if intended.height else {}
+        actual = actual_nights(client, rooms, as_of, end) if intended.height else {}
         for room_id, night, pushed in intended.iter_rows():
             report.nights_checked += 1
             have = actual.get((int(room_id), night), {})
             for key, want in json.loads(pushed).items():
                 got = have.get(key)
-                if got is None or (float(got) != float(want) if isinstance(want, int | float) else got != want):
+                if got is None or not same(want, got):
                     drift.append({"hotel_id": hotel.hotel_id, "kind": "calendar", "entity": f"room:{room_id}",
                                   "stay_date": night, "field": key, "intended": json.dumps(want),
                                   "actual": None if got is None else json.dumps(got)})
@@ -91,7 +82,7 @@ def reconcile_hotel(warehouse: Warehouse, hotel: HotelChannel, client: Beds24Cli
                 report.booking_drift += 1
                 continue
             for key in COMPARED:
-                if key in want and not _same(want[key], got.get(key)):
+                if key in want and not same(want[key], got.get(key)):
                     drift.append({"hotel_id": hotel.hotel_id, "kind": "booking", "entity": entity, "field": key,
                                   "intended": json.dumps(want[key]), "actual": json.dumps(got.get(key))})
                     report.booking_drift += 1
@@ -106,12 +97,6 @@ def reconcile_hotel(warehouse: Warehouse, hotel: HotelChannel, client: Beds24Cli
                           WHERE hotel_id = :h AND room_id = :r AND stay_date = :d""",
                        {"h": hotel.hotel_id, "r": room_id, "d": night})
     return report
-
-
-def _same(want: Any, got: Any) -> bool:
-    if isinstance(want, int | float) and isinstance(got, int | float):
-        return abs(float(want) - float(got)) <= 0.005
-    return want == got
 
 
 def hotel_of_room(config: ChannelConfig, room_id: int) -> HotelChannel | None:

@@ -19,7 +19,8 @@ entries or bookings beyond the first 100 (``request_cost``).
 
 Fault knobs (``Faults`` of the PMS sandbox, seeded): ``error_rate`` (500/502/503, nothing applied), ``throttle_rate``
 (429), ``timeout_rate``; and ``lost_response_rate``: the request IS applied, then answered 502, the case that makes
-a retried create dangerous. ``ops`` records every create, update and cancellation applied, for exactly-once checks.
+a retried create dangerous; ``post_answer_delay_seconds``: a POST is applied at once and answered that much later
+(a client killed in between died after sending, before it stored the answer). ``ops`` records every create, update and cancellation applied, for exactly-once checks.
 ``edit_calendar`` / ``edit_booking`` change state behind the pipeline's back (what a hotelier does in the Beds24 UI).
 """
 
@@ -89,13 +90,15 @@ class Beds24PushHandler(VendorHandler):
 
     def __init__(self, accounts: dict[str, Account], faults: Faults | None = None, *,
                  credits: int = DOCUMENTED_CREDITS, window_seconds: float = DOCUMENTED_WINDOW_SECONDS,
-                 lost_response_rate: float = 0.0, validate: bool = True) -> None:
+                 lost_response_rate: float = 0.0, post_answer_delay_seconds: float = 0.0,
+                 validate: bool = True) -> None:
         super().__init__(world=None, credentials={h: {"refresh_token": a.refresh_token} for h, a in accounts.items()},
                          dice=FaultDice(faults or Faults()), throttle=True)
         self.accounts = accounts
         self.credits = credits
         self.window_seconds = window_seconds
         self.lost_response_rate = lost_response_rate
+        self.post_answer_delay_seconds = post_answer_delay_seconds
         self._lost = random.Random((faults or Faults()).seed + 7)
         self.spec = OpenApiSpec.load("beds24") if validate else None
         self.calendar: dict[tuple[str, int, date], dict[str, Any]] = {}
@@ -182,7 +185,8 @@ class Beds24PushHandler(VendorHandler):
                 response = self.error_response(err.status, err.message, err.headers)
             if request.method == "POST" and self._lost.random() < self.lost_response_rate:
                 response = self.error_response(502, "Bad gateway")  # applied, but the answer is lost
-        return self.decorate(response, key), faults.latency_seconds
+        held = self.post_answer_delay_seconds if request.method == "POST" else 0.0
+        return self.decorate(response, key), faults.latency_seconds + held
 
     def route_body(self, request: SandboxRequest, hotel_id: str, body: Any) -> SandboxResponse:
         path, method = request.path, request.method
@@ -342,6 +346,7 @@ class PushSandbox:
             if rest == "/faults" and request.method == "POST":
                 knobs = request.json()
                 self.handler.lost_response_rate = float(knobs.pop("lost_response_rate", 0.0))
+                self.handler.post_answer_delay_seconds = float(knobs.pop("post_answer_delay_seconds", 0.0))
                 self.handler.dice = FaultDice(Faults.from_dict(knobs))
                 return SandboxResponse(200, {"ok": True}), 0.0, None
             return SandboxResponse(404, {"message": "unknown control endpoint"}), 0.0, None
