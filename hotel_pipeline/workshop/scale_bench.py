@@ -4,9 +4,12 @@ A synthetic portfolio of N hotels is made from the bundled data set: hotel i is 
 or the City Hotel (i odd) under its own id ``S0001`` .., with its dates kept and its time zone taken in turn from
 eight zones east and west of UTC. For each N and engine, in a fresh process (so peak memory is that N's):
 
-- import: the whole history of the N hotels, one legacy CSV file, through the real importer;
+- import: the N hotels' history as known on 2016-06-30, one legacy CSV file, through the real importer (the bulk
+  load of a new portfolio);
 - reconstruction: one year of the historian (snapshot dates 2015-07-01 .. 2016-06-30) for every hotel, one statement;
-- nightly cycle: live rebuild (reservations, reservation_nights, daily_metrics), the recorder for every hotel, pickup;
+- nightly cycle: the night's inbox (one full-state export per hotel as of 2016-07-01, as a legacy PMS drops it,
+  imported file by file), live rebuild (reservations, reservation_nights, daily_metrics), the recorder for every
+  hotel, pickup;
 - the two historian queries analysts run most, timed 50 times each (p50, p95) with their query plan:
   pickup of one hotel over the next 90 nights against T-1, T-7 and T-30, and the booking curve of one night;
 - peak memory (the process's max RSS) and storage size (DuckDB file, or the Postgres schema's relations).
@@ -41,7 +44,9 @@ from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.pacing.assets import write_hotels
 from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.sources.csv.dataset import DATASET_HOTEL_IDS, load_history
 from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.workshop.legacy_exports import export_frame
 
 #: Zones the synthetic hotels take in turn: four west of UTC, four east (two of them cross no DST change).
 ZONES = ["America/Los_Angeles", "America/Chicago", "America/New_York", "America/Sao_Paulo", "Europe/Lisbon",
@@ -65,20 +70,40 @@ def synthetic_portfolio(n: int) -> Portfolio:
     return parse_portfolio({"hotels": hotels, "csv_mappings": {"hotel_bookings": {"delimiter": ",", "columns": {}}}})
 
 
-def synthetic_export(n: int, dest: Path) -> tuple[Path, int]:
-    """One CSV of the N hotels' whole history (booking_ref = hotel + original row, so ids are stable)."""
-    data = pl.read_csv(settings.DATASET_PATH, infer_schema_length=0)
-    data = data.with_columns(pl.int_range(1, data.height + 1).cast(pl.String).alias("_row"))
-    parts = []
-    for i in range(n):
-        base = data.filter(pl.col("hotel") == BASES[i % 2][0])
-        parts.append(base.with_columns(pl.lit(hotel_id(i)).alias("hotel"),
-                                       (pl.lit(hotel_id(i) + "-") + pl.col("_row")).alias("booking_ref")))
-    frame = pl.concat(parts).drop("_row")
-    path = dest / "scale_history.csv.gz"
+def _base_exports(as_of: date) -> dict[int, pl.DataFrame]:
+    """The two base hotels' daily exports as of ``as_of`` (the legacy PMS layout), computed once per date."""
+    history = load_history()
+    return {k: export_frame(history, DATASET_HOTEL_IDS[name], as_of) for k, (name, _) in BASES.items()}
+
+
+def _hotel_export(bases: dict[int, pl.DataFrame], i: int) -> pl.DataFrame:
+    """Hotel i's copy of its base hotel's export (booking_ref = hotel + data-set row, so ids are stable)."""
+    return bases[i % 2].with_columns(pl.lit(hotel_id(i)).alias("hotel"),
+                                     (pl.lit(hotel_id(i) + "-") + pl.col("booking_ref")).alias("booking_ref"))
+
+
+def synthetic_export(n: int, dest: Path, as_of: date = YEAR[1]) -> tuple[Path, int]:
+    """One CSV of the N hotels' history as known at the end of ``as_of`` (the bulk load of a new portfolio)."""
+    bases = _base_exports(as_of)
+    frame = pl.concat([_hotel_export(bases, i) for i in range(n)])
+    path = dest / f"scale_history_asof_{as_of.isoformat()}.csv.gz"
     with gzip.open(path, "wb", compresslevel=1) as fh:
         frame.write_csv(fh)
     return path, frame.height
+
+
+def nightly_exports(n: int, dest: Path, as_of: date = NIGHT) -> tuple[list[Path], int]:
+    """The night's inbox: one export per hotel as of ``as_of``, as each hotel's PMS drops it."""
+    bases = _base_exports(as_of)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths, rows = [], 0
+    for i in range(n):
+        frame = _hotel_export(bases, i)
+        path = dest / f"scale_{hotel_id(i)}_asof_{as_of.isoformat()}.csv"
+        frame.write_csv(path)
+        paths.append(path)
+        rows += frame.height
+    return paths, rows
 
 
 def p50_p95(fn, repeat: int = 50) -> tuple[float, float]:
@@ -184,9 +209,14 @@ def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
         out["historian_rows"] = int(warehouse.query("SELECT COUNT(*) AS n FROM pacing_snapshots")["n"][0])
 
         night = Clock(frozen_at=local_instant(NIGHT, "UTC", 14).isoformat())  # 03:00 or later in every zone
+        inbox, out["nightly_rows"] = nightly_exports(n, workdir / "inbox")
         t0 = time.perf_counter()
+        outcomes = [import_file(warehouse, path, portfolio, night).outcome for path in inbox]
+        out["nightly_import_s"] = time.perf_counter() - t0
+        out["nightly_outcomes"] = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+        t3 = time.perf_counter()
         live(night)
-        out["live_rebuild_s"] = time.perf_counter() - t0
+        out["live_rebuild_s"] = time.perf_counter() - t3
         t1 = time.perf_counter()
         take_snapshots(warehouse, portfolio, night, NIGHT, NIGHT)
         out["recorder_s"] = time.perf_counter() - t1
@@ -236,8 +266,8 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-COLUMNS = ["engine", "hotels", "reservations", "import_s", "reconstruction_s", "historian_rows", "live_rebuild_s",
-           "recorder_s", "pickup_s", "nightly_cycle_s", "pickup_query_ms", "curve_query_ms", "peak_rss_mb",
+COLUMNS = ["engine", "hotels", "reservations", "import_s", "reconstruction_s", "historian_rows", "nightly_import_s",
+           "live_rebuild_s", "recorder_s", "pickup_s", "nightly_cycle_s", "pickup_query_ms", "curve_query_ms", "peak_rss_mb",
            "storage_mb"]
 
 
