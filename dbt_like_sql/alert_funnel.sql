@@ -24,12 +24,12 @@ with pairs as (
            min(case when a.event_type = 'alert_opened' then a.occurred_epoch end) as opened,
            min(case when a.event_type = 'tap_to_reserve' then a.occurred_epoch end) as tapped,
            min(case when a.event_type = 'booking_confirmed' then a.occurred_epoch end) as booked
-    from {{ ref('alert_events') }} a
+    from {{ source('alert_events') }} a
     group by a.slot_event_id, a.user_token
 ),
 joined as (
     select e.provider, e.venue_id, e.venue_name, e.time_bucket, p.*
-    from pairs p join {{ ref('slot_events') }} e on e.event_id = p.slot_event_id
+    from pairs p join {{ source('slot_events') }} e on e.event_id = p.slot_event_id
 ),
 agg as (
     select provider, venue_id, max(venue_name) as venue_name, time_bucket,

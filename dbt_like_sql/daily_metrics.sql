@@ -11,7 +11,7 @@
 -- column as_of_date DATE: the hotel's business date T the board was built for (events up to T-1 count)
 with horizon as (
     select h.hotel_id, h.capacity, h.business_date, h.business_date + cast(g.i as integer) as stay_date
-    from {{ ref('hotels') }} h
+    from {{ source('hotels') }} h
     cross join generate_series(0, cast(:horizon_last_day as integer)) as g(i)
 ),
 on_books as (
@@ -20,7 +20,7 @@ on_books as (
            sum(n.net_rate) as net_revenue,
            sum(n.gross_rate) as gross_revenue
     from {{ ref('reservation_nights') }} n
-    join {{ ref('hotels') }} h on h.hotel_id = n.hotel_id
+    join {{ source('hotels') }} h on h.hotel_id = n.hotel_id
     where n.stay_date between h.business_date and h.business_date + cast(:horizon_last_day as integer)
       and n.booked_on <= h.business_date - 1
       and (n.off_books_on is null or n.off_books_on > h.business_date - 1)

@@ -15,7 +15,7 @@
 -- column reason VARCHAR: why it is listed: dinner included, no table; no hotel reference (an outside guest, or a resident who did not say); or the booking number / room matches no resident that night
 -- column as_of_date DATE: the hotel business date T
 with horizon as (
-    select hotel_id, business_date from {{ ref('hotels') }}
+    select hotel_id, business_date from {{ source('hotels') }}
 ),
 active as (
     select * from {{ ref('restaurant_bookings') }}

@@ -14,7 +14,7 @@ with params as (
     select cast(:run_at as timestamp) as run_at, cast(:run_at as timestamp) - interval '14 days' as window_start
 ),
 ev as (
-    select e.* from {{ ref('slot_events') }} e, params p
+    select e.* from {{ source('slot_events') }} e, params p
     where e.observed_at > p.window_start and e.observed_at <= p.run_at
 ),
 span as (
@@ -29,23 +29,23 @@ daily_prime as (
     group by dd.d
 ),
 forward as (
-    select s.* from dining_slot_state s, params p
+    select s.* from {{ source('dining_slot_state') }} s, params p
     where s.status = 'open' and s.slot_date >= cast(p.run_at as date) and s.slot_date < cast(p.run_at as date) + 14
 ),
 forward_keys as (
-    select count(*) as n from dining_poll_state s, params p
+    select count(*) as n from {{ source('dining_poll_state') }} s, params p
     where s.slot_date >= cast(p.run_at as date) and s.slot_date < cast(p.run_at as date) + 14 and s.successes > 0
 ),
 baseline_days as (
     select distinct slot_date, cast(extract(dow from slot_date) as integer) as dow
-    from {{ ref('slot_events') }} e, params p
+    from {{ source('slot_events') }} e, params p
     where e.event_type = 'BASELINE_AVAILABLE' and e.slot_date >= cast(p.run_at as date)
       and e.slot_date < cast(p.run_at as date) + 14
 ),
 supply as (
     select case when bd.dow in (0, 5, 6) then 'weekend' else 'weekday' end as part,
            (select count(*) from forward f where f.slot_date = bd.slot_date) as now_open,
-           (select count(*) from {{ ref('slot_events') }} b where b.slot_date = bd.slot_date
+           (select count(*) from {{ source('slot_events') }} b where b.slot_date = bd.slot_date
               and b.event_type = 'BASELINE_AVAILABLE') as at_baseline
     from baseline_days bd
 ),

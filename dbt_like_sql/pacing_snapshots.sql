@@ -52,7 +52,7 @@ deltas as (
 grid as (
     select h.hotel_id, h.capacity, b.s0 + cast(s.i as integer) as snapshot_date,
            b.s0 + cast(s.i as integer) + cast(d.i as integer) as stay_date
-    from {{ ref('hotels') }} h
+    from {{ source('hotels') }} h
     cross join bounds b
     -- every snapshot date of the requested range, however long (no cap on a backfill)
     cross join generate_series(0, cast(:snapshot_end as date) - cast(:snapshot_start as date)) as s(i)

@@ -27,7 +27,7 @@ select d.hotel_id, h.business_date as as_of_date, d.stay_date, d.rooms_sold,
        case when d.rooms_sold > 0
             then cast(round(cast(d.net_revenue as decimal(18, 6)) / d.rooms_sold, 2) as double precision) end as adr
 from {{ ref('daily_metrics') }} d
-join {{ ref('hotels') }} h on h.hotel_id = d.hotel_id and h.business_date = d.as_of_date
+join {{ source('hotels') }} h on h.hotel_id = d.hotel_id and h.business_date = d.as_of_date
 left join {{ ref('pacing_snapshots') }} p1
   on p1.hotel_id = d.hotel_id and p1.snapshot_date = h.business_date - 1 and p1.stay_date = d.stay_date
 left join {{ ref('pacing_snapshots') }} p7

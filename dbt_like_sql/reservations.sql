@@ -31,10 +31,10 @@ select v.hotel_id, v.source, v.external_id, v.status, v.booked_on, v.cancelled_o
        v.arrival_date, v.departure_date, v.nights, v.room_type, v.room_number, v.guest_token,
        v.adults, v.children, v.babies, v.meal_plan, v.is_dbb, v.is_package, v.net_amount, v.gross_amount,
        v.currency, v.channel, v.synced_at, v.version
-from reservation_versions v
+from {{ source('reservation_versions') }} v
 join (
     select source, hotel_id, external_id, max(version) as version
-    from reservation_versions
+    from {{ source('reservation_versions') }}
     group by source, hotel_id, external_id
 ) latest
   on latest.source = v.source and latest.hotel_id = v.hotel_id

@@ -35,7 +35,7 @@ rooms as (
 leaving as (
     select n.hotel_id, n.stay_date + 1 as stay_date, count(*) as departures
     from {{ ref('reservation_nights') }} n
-    join {{ ref('hotels') }} h on h.hotel_id = n.hotel_id
+    join {{ source('hotels') }} h on h.hotel_id = n.hotel_id
     join {{ ref('reservations') }} r
       on r.source = n.source and r.hotel_id = n.hotel_id and r.external_id = n.external_id
     where n.stay_date between h.business_date - 1 and h.business_date + 363

@@ -18,7 +18,7 @@
 -- A booking number is matched on the night of the meal (a resident of another night is not a resident tonight);
 -- a room is matched only when no booking number matched.
 with rb as (
-    select * from {{ ref('restaurant_booking_records') }}
+    select * from {{ source('restaurant_booking_records') }}
 ),
 by_number as (
     select b.source, b.hotel_id, b.booking_id,

@@ -32,8 +32,8 @@
 -- (booked_on, then source and id); the later one becomes an unassigned room night that names the claimed room.
 with hotel as (
     select h.hotel_id, h.business_date, coalesce(p.guest_display, 'none') as guest_policy
-    from {{ ref('hotels') }} h
-    left join {{ ref('hotel_policies') }} p on p.hotel_id = h.hotel_id
+    from {{ source('hotels') }} h
+    left join {{ source('hotel_policies') }} p on p.hotel_id = h.hotel_id
 ),
 on_books as (
     select n.hotel_id, n.source, n.external_id, n.stay_date, n.booked_on, n.room_number,
@@ -69,7 +69,7 @@ nights as (
     from numbered u
     join {{ ref('reservations') }} r
       on r.source = u.source and r.hotel_id = u.hotel_id and r.external_id = u.external_id
-    left join {{ ref('night_meals') }} m
+    left join {{ source('night_meals') }} m
       on m.source = u.source and m.hotel_id = u.hotel_id and m.external_id = u.external_id
      and m.stay_date = u.stay_date
 )

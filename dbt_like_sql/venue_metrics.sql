@@ -2,7 +2,6 @@
 -- materialized: incremental
 -- unique_key: venue_id, computed_at
 -- group: dining
--- depends_on: slot_events
 -- column provider VARCHAR: reservation platform
 -- column venue_id VARCHAR: the platform's venue id
 -- column venue_name VARCHAR: venue name (latest seen)
@@ -26,7 +25,7 @@ with params as (
     select cast(:run_at as timestamp) as run_at, cast(:run_at as timestamp) - interval '14 days' as window_start
 ),
 ev as (
-    select e.* from {{ ref('slot_events') }} e, params p
+    select e.* from {{ source('slot_events') }} e, params p
     where e.observed_at > p.window_start and e.observed_at <= p.run_at
 ),
 venues as (
@@ -58,7 +57,7 @@ volatility as (
 ),
 polled as (
     select s.provider, s.venue_id, s.slot_date
-    from dining_poll_state s, params p
+    from {{ source('dining_poll_state') }} s, params p
     where s.baseline_at <= p.run_at and s.slot_date >= cast(p.window_start as date) and s.successes > 0
     group by s.provider, s.venue_id, s.slot_date
 ),

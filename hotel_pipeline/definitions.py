@@ -21,6 +21,7 @@ from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.reports import definitions as reports
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
+from hotel_pipeline.defs.tables import table_assets
 from hotel_pipeline.defs.warehouse import definitions as warehouse_defs
 from hotel_pipeline.defs.webhooks import definitions as webhooks
 from hotel_pipeline.execution import executor_from_env
@@ -34,7 +35,7 @@ DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks,
 def build_defs(portfolio: Portfolio) -> dg.Definitions:
     """The Definitions of the code location for ``portfolio``."""
     core = dg.Definitions(
-        assets=model_assets(),
+        assets=[*model_assets(), *table_assets()],
         resources={**default_resources(), "portfolio": PortfolioResource.of(portfolio)},
         executor=executor_from_env(),
     )

@@ -11,7 +11,10 @@ A model is a portable SELECT (the same text runs on DuckDB and Postgres) under a
     -- column hotel_id VARCHAR: portfolio hotel id
     select ... from {{ ref('reservations') }} ...
 
-Dependencies come from ``{{ ref('x') }}`` markers (rendered as the table name ``x``) plus ``depends_on``. Bind
+Dependencies come from the markers, each rendered as the table name ``x``: ``{{ ref('x') }}`` names another model of
+the folder, ``{{ source('x') }}`` a table a Python step writes (an asset of its own, see ``hotel_pipeline.defs.tables``);
+``depends_on`` adds assets the model needs without reading them. A model that reads a table without a marker is
+refused at load (``ModelError``), so the asset graph holds every table a model reads. Bind
 parameters are ``:name``; every run gets ``:run_at`` (the clock, naive UTC) and the named spans of
 ``core.horizons.SQL_CONSTANTS`` (``:horizon_last_day``), so no model spells a horizon as a literal. The table is created with exactly the
 header's column types, so both engines hold identical tables. Materialising is one transaction: readers see the old
@@ -22,12 +25,14 @@ is one INSERT ... SELECT plus at most two statements.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
@@ -35,7 +40,10 @@ from hotel_pipeline.core.horizons import SQL_CONSTANTS
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Column, TableSpec, Tx, Warehouse, identifier
 
 MATERIALIZATIONS = {"table", "view", "incremental", "append_partition"}
-_REF = re.compile(r"\{\{\s*ref\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}")
+#: ``{{ ref('x') }}`` or ``{{ source('x') }}``: group 1 is the kind, group 2 the table.
+MARKER = re.compile(r"\{\{\s*(ref|source)\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}")
+_MARKED = "__marked__"
+_BIND = re.compile(r"(?<!:):[A-Za-z_][A-Za-z0-9_]*")
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s+([A-Z]+)\s*:\s*(.*)$")
 
@@ -55,6 +63,8 @@ class SqlModel:
     unique_key: tuple[str, ...]
     refs: tuple[str, ...]
     depends_on: tuple[str, ...]
+    #: Tables written by Python steps that the model reads through ``{{ source('x') }}``.
+    sources: tuple[str, ...]
     python_asset: bool
     sql: str  # rendered: refs replaced by table names
     #: ``partition_by`` header: the DATE column a Postgres table is range-partitioned by, monthly (empty: none).
@@ -72,7 +82,20 @@ class SqlModel:
 
     @property
     def deps(self) -> list[str]:
-        return sorted(set(self.refs) | set(self.depends_on))
+        return sorted(set(self.refs) | set(self.sources) | set(self.depends_on))
+
+
+def bare_reads(body: str) -> list[str]:
+    """Tables the SELECT reads without a ``ref``/``source`` marker (common table expressions are not tables).
+
+    DuckDB's own parser names them (the models' SQL is portable, so it parses the Postgres text too); bind parameters
+    are read as NULL for parsing only."""
+    marked = MARKER.sub(lambda m: _MARKED + m.group(2), body)
+    try:
+        names = duckdb.get_table_names(_BIND.sub("NULL", marked))
+    except duckdb.Error as exc:
+        raise ModelError(f"the SELECT does not parse: {exc}") from exc
+    return sorted(n for n in names if not n.startswith(_MARKED))
 
 
 def parse_model(path: Path) -> SqlModel:
@@ -106,6 +129,13 @@ def parse_model(path: Path) -> SqlModel:
         raise ModelError(f"{path.name}: declare every output column with '-- column name TYPE: doc'")
     if not re.match(r"(?is)^\s*(with|select)\b", body):
         raise ModelError(f"{path.name}: the body must be one SELECT (or WITH ... SELECT)")
+    try:
+        bare = bare_reads(body)
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from exc
+    if bare:
+        raise ModelError(f"{path.name}: reads {', '.join(bare)} without a marker; write {{{{ source('name') }}}} for a "
+                         f"table a Python step writes or {{{{ ref('name') }}}} for a model, so the asset graph has it")
     split = lambda v: tuple(x.strip() for x in v.split(",") if x.strip())  # noqa: E731
     unique_key = split(header.get("unique_key", ""))
     if materialized in {"incremental", "append_partition"} and not unique_key:
@@ -125,18 +155,39 @@ def parse_model(path: Path) -> SqlModel:
         group=header.get("group", "models"),
         columns=tuple(columns),
         unique_key=unique_key,
-        refs=tuple(dict.fromkeys(_REF.findall(body))),
+        refs=_marked(body, "ref"),
         depends_on=split(header.get("depends_on", "")),
+        sources=_marked(body, "source"),
         python_asset=header.get("asset", "") == "python",
-        sql=_REF.sub(r"\1", body),
+        sql=MARKER.sub(r"\2", body),
         partition_by=partition_by,
     )
 
 
+def _marked(body: str, kind: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for k, name in MARKER.findall(body) if k == kind))
+
+
+def check_markers(models: Iterable[SqlModel]) -> None:
+    """``ref`` names a model of the folder and ``source`` a table that is none, else ``ModelError``.
+
+    Why: a ref to a missing model, or a source that is really a model, would make Dagster invent an empty external
+    asset for it and the lineage would lie."""
+    by_name = {m.name: m for m in models}
+    for m in by_name.values():
+        if missing := [r for r in m.refs if r not in by_name]:
+            raise ModelError(f"{m.path.name}: ref() names no model of the folder: {missing}; a table a Python step "
+                             f"writes is read with source()")
+        if models_read := [s for s in m.sources if s in by_name]:
+            raise ModelError(f"{m.path.name}: source() names a model: {models_read}; read a model with ref()")
+
+
 @cache
 def load_models(directory: Path = settings.SQL_MODELS_DIR) -> dict[str, SqlModel]:
-    """Every model of the folder, by name (parsed once per process)."""
-    return {m.name: m for m in (parse_model(p) for p in sorted(directory.glob("*.sql")))}
+    """Every model of the folder, by name (parsed once per process); markers checked across the folder."""
+    models = {m.name: m for m in (parse_model(p) for p in sorted(directory.glob("*.sql")))}
+    check_markers(models.values())
+    return models
 
 
 def model(name: str) -> SqlModel:
@@ -208,7 +259,8 @@ def row_count(tx: Tx, m: SqlModel) -> int:
     return int(tx.query(f"SELECT COUNT(*) AS n FROM {m.name}")["n"][0])  # noqa: S608 - identifier only
 
 
-def column_schema(m: SqlModel) -> dg.TableSchema:
+def column_schema(m: SqlModel | TableSpec) -> dg.TableSchema:
+    """A model's or a table's columns as Dagster shows them (name, portable type, meaning)."""
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in m.columns])
 
 

@@ -71,7 +71,9 @@ def catalogue(assets_def: dg.AssetsDefinition, freshness: dict[str, dg.Freshness
 def catalogued(defs: dg.Definitions, portfolio: Portfolio) -> dg.Definitions:
     """``defs`` with every asset catalogued."""
     freshness = dict.fromkeys(RECORDER_ASSETS, recorder_freshness(portfolio))
-    assets = [catalogue(a, freshness) if isinstance(a, dg.AssetsDefinition) else a for a in defs.assets or []]
+    assets = [catalogue(a, freshness) if isinstance(a, dg.AssetsDefinition)
+              else a.replace_attributes(owners=list(a.owners) or [OWNERS.get(a.group_name or "", DEFAULT_OWNER)])
+              if isinstance(a, dg.AssetSpec) else a for a in defs.assets or []]
     return dg.Definitions(assets=assets, asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules,
                           sensors=defs.sensors, resources=defs.resources, executor=defs.executor,
                           loggers=defs.loggers, metadata=defs.metadata)

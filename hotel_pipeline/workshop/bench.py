@@ -46,7 +46,15 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock, date_range, local_instant
 from hotel_pipeline.core.horizons import SQL_CONSTANTS
 from hotel_pipeline.core.portfolio import current_portfolio
-from hotel_pipeline.core.sql_models import SqlModel, build_model_asset, load_models, parse_model, row_count, run_model
+from hotel_pipeline.core.sql_models import (
+    MARKER,
+    SqlModel,
+    build_model_asset,
+    load_models,
+    parse_model,
+    row_count,
+    run_model,
+)
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.csv.assets import plan_inbox_run
 from hotel_pipeline.pacing.recorder import take_snapshots
@@ -68,7 +76,6 @@ DOC_PATH = settings.REPO_ROOT / "docs" / "benchmarks.md"
 #: Dagster's console logger at WARNING for the bench's own runs, so the table is not buried in step events.
 QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_REF = re.compile(r"\{\{\s*ref\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}")
 
 
 @dataclass
@@ -466,12 +473,14 @@ def time_dagster_models(warehouse: Warehouse, models: list[SqlModel], clock: Clo
 
 
 def dbt_model_sql(path: Path, project_models: set[str], params: dict[str, Any]) -> str:
-    """A runner model file as dbt SQL: header stripped, refs to non-project tables made plain names, binds literal."""
+    """A runner model file as dbt SQL: header stripped, sources and refs to non-project tables made plain names,
+    binds literal."""
     lines = path.read_text(encoding="utf-8").splitlines()
     while lines and (lines[0].strip().startswith("--") or not lines[0].strip()):
         lines.pop(0)
     body = "\n".join(lines).strip().rstrip(";")
-    body = _REF.sub(lambda m: m.group(0) if m.group(1) in project_models else m.group(1), body)
+    body = MARKER.sub(lambda m: (
+        m.group(0) if m.group(1) == "ref" and m.group(2) in project_models else m.group(2)), body)
 
     params = {**SQL_CONSTANTS, **params}  # the runner binds these constants into every model; so must dbt
 
