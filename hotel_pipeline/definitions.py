@@ -17,7 +17,6 @@ from hotel_pipeline.defs.dining import definitions as dining
 from hotel_pipeline.defs.exports import definitions as exports
 from hotel_pipeline.defs.occupancy import definitions as occupancy
 from hotel_pipeline.defs.pacing import definitions as pacing
-from hotel_pipeline.defs.quality import definitions as quality
 from hotel_pipeline.defs.reports import definitions as reports
 from hotel_pipeline.defs.sources.csv import definitions as csv_source
 from hotel_pipeline.defs.sources.pms import definitions as pms_source
@@ -28,7 +27,7 @@ from hotel_pipeline.execution import executor_from_env
 from hotel_pipeline.resources import default_resources
 
 #: Every domain of the code location, in the order their objects are merged.
-DOMAINS = (csv_source, pms_source, pacing, quality, dining, occupancy, webhooks, channel, warehouse_defs, reports,
+DOMAINS = (csv_source, pms_source, pacing, dining, occupancy, webhooks, channel, warehouse_defs, reports,
            exports)
 
 

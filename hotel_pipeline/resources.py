@@ -9,15 +9,14 @@ import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.dining.platform import ENV_VARS, DiningPlatform
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 
 
 def default_resources() -> dict[str, Any]:
     """``warehouse`` from HOTEL_WAREHOUSE_URL, ``clock`` from HOTEL_PIPELINE_CLOCK (wall clock when unset),
     ``pms`` the shared settings of the PMS connectors (retries, timeouts; credentials stay in env vars),
     ``dining`` the reservation platform the restaurant poller talks to (the loopback sandbox by default)."""
-    from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
-    from hotel_pipeline.dining.platform import ENV_VARS, DiningPlatform
-
     # Secrets are bound as EnvVar (resolved at run time, shown by name only); unset ones keep the sandbox defaults.
     dining = DiningPlatform(**{field: dg.EnvVar(var) for field, var in ENV_VARS.items() if os.environ.get(var)})
     return {"warehouse": Warehouse(), "clock": Clock(), "pms": PmsConnectors(), "dining": dining}

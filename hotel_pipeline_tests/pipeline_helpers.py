@@ -15,7 +15,7 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.pacing.assets import write_hotels
+from hotel_pipeline.pacing.hotels import write_hotels
 from hotel_pipeline.sources.csv.importer import import_file
 
 MONTHS = {m: i + 1 for i, m in enumerate(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hotel_pipeline.core import sql_models
 from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.warehouse import SchemaMismatch, Warehouse, migration
-from hotel_pipeline.defs.quality.checks import check_pacing_integrity
+from hotel_pipeline.defs.pacing.checks import check_pacing_integrity
 from hotel_pipeline.pacing import recorder
 from hotel_pipeline_tests.pacing.helpers import NIGHT, SNAPSHOTS, small_historian
 from hotel_pipeline_tests.pacing.test_append_only import raw_sql

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.portfolio import Portfolio
 
 PRICE_SLOTS = tuple(f"price{i}" for i in range(1, 17))
 SLOT = re.compile(r"^price([1-9]|1[0-6])$")
@@ -135,3 +136,9 @@ def load_channel_config(path: Path | None = None) -> ChannelConfig:
     if not path.exists():
         return ChannelConfig(hotels={}, path=path)
     return parse_channel_config(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path)
+
+
+def channel_hotels(portfolio: Portfolio, config: ChannelConfig | None = None) -> list[tuple[HotelChannel, str]]:
+    """(channel configuration, time zone) of every portfolio hotel that pushes to Beds24."""
+    config = config or load_channel_config()
+    return [(c, portfolio.hotel(h).timezone) for h, c in config.hotels.items() if h in portfolio.hotel_ids]

@@ -7,6 +7,7 @@ in production it follows the wall clock. Domain code never calls ``date.today()`
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,3 +56,14 @@ def local_instant(day: date, timezone: str, hour: int = 3, minute: int = 0) -> d
 def date_range(start: date, end: date) -> list[date]:
     """Every date from ``start`` to ``end`` inclusive."""
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def utc_offset_minutes(timezone: str) -> float:
+    """The zone's standard (January) offset from UTC in minutes: orders zones west to east."""
+    offset = datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone)).utcoffset()
+    return offset.total_seconds() / 60 if offset else 0.0
+
+
+def zone_slug(timezone: str) -> str:
+    """The zone as part of a Dagster name (``Europe/Lisbon`` -> ``europe_lisbon``), for one schedule per zone."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", timezone).lower()

@@ -12,6 +12,7 @@ from datetime import timedelta
 import dagster as dg
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.clock import utc_offset_minutes
 from hotel_pipeline.core.portfolio import Portfolio
 
 #: Team per asset group; a group not named here belongs to the data platform team.
@@ -44,16 +45,8 @@ def recorder_freshness(portfolio: Portfolio) -> dg.FreshnessPolicy:
     """Materialised between 03:00 and 04:00 hotel-local every day (the recorder fires at 03:00).
 
     A portfolio spanning several zones is judged in the zone whose 03:00 comes last (its latest recorder)."""
-    zone = min(portfolio.timezones, key=_utc_offset_minutes)  # the westernmost zone: its 03:00 is the latest
+    zone = min(portfolio.timezones, key=utc_offset_minutes)  # the westernmost zone: its 03:00 is the latest
     return dg.FreshnessPolicy.cron(deadline_cron="0 4 * * *", lower_bound_delta=timedelta(hours=1), timezone=zone)
-
-
-def _utc_offset_minutes(tz: str) -> float:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    offset = datetime(2000, 1, 1, tzinfo=ZoneInfo(tz)).utcoffset()
-    return offset.total_seconds() / 60 if offset else 0.0
 
 
 def catalogue(assets_def: dg.AssetsDefinition, freshness: dict[str, dg.FreshnessPolicy]) -> dg.AssetsDefinition:

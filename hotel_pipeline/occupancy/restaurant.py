@@ -15,6 +15,7 @@ guest token. Re-landing the same bookings changes nothing (upsert by source, hot
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -170,6 +171,13 @@ def read_restaurant_csv(path: Path) -> list[dict[str, Any]]:
         if missing:
             raise RestaurantSourceError(f"{path.name}: missing columns {', '.join(missing)}")
         return [{**r, "ref": r.get("hotel_booking_number"), "room": r.get("room_number")} for r in reader]
+
+
+def restaurant_inbox_batch(inbox: Path) -> tuple[list[str], str]:
+    """(file names waiting in ``<inbox>/restaurant/``, a digest of them with sizes and times)."""
+    files = sorted(p for p in (inbox / "restaurant").glob("*.csv") if p.is_file()) if inbox.exists() else []
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return [p.name for p in files], hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
 def land_csv(hotel: Hotel, path: Path, now: datetime, raw_root: Path) -> tuple[Path, list[dict[str, Any]]]:

@@ -56,9 +56,9 @@ from hotel_pipeline.core.sql_models import (
     run_model,
 )
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.sources.csv.assets import plan_inbox_run
 from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.inbox import plan_inbox_run
 from hotel_pipeline.workshop.legacy_exports import write_daily_exports
 
 RECONSTRUCT_FROM = date(2015, 7, 1)
@@ -271,8 +271,8 @@ def _materialize(names: list[str], warehouse: Warehouse, clock: Clock, instance:
                  run_config: dict | None = None, partition_key: str | None = None, tags: dict | None = None) -> None:
     """One ad-hoc run of the named assets and their blocking contracts (the steps the bench times one by one)."""
     from hotel_pipeline.definitions import defs
-    from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS
-    from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
+    from hotel_pipeline.defs.pacing.checks import BLOCKING_CHECKS
+    from hotel_pipeline.sources.pms.resource import PmsConnectors
 
     by_key = {k: a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys}
     assets = list({id(by_key[dg.AssetKey(n)]): by_key[dg.AssetKey(n)] for n in names}.values())

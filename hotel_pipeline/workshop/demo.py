@@ -163,7 +163,7 @@ class Deployment:
 
         from hotel_pipeline.core.clock import Clock
         from hotel_pipeline.definitions import build_defs
-        from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
+        from hotel_pipeline.sources.pms.resource import PmsConnectors
 
         base = build_defs(portfolio)
         # The loopback sandbox needs no politeness (real vendors keep the throttle); the clock is set per run.
@@ -234,7 +234,7 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
     """
     import re
 
-    from hotel_pipeline.defs.sources.pms.assets import pms_sources
+    from hotel_pipeline.sources.pms.cadence import pms_sources
     from hotel_pipeline.workshop.legacy_exports import write_daily_exports
 
     portfolio = portfolio or current_portfolio()
@@ -382,7 +382,7 @@ def main(reset: bool = False) -> None:
         before = set(_tables(warehouse))
         portfolio, raw = _sandbox_portfolio(source)
         sandbox = None
-        from hotel_pipeline.defs.sources.pms.assets import pms_sources
+        from hotel_pipeline.sources.pms.cadence import pms_sources
 
         if any(pms_sources(h) for h in portfolio.hotels):
             from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio

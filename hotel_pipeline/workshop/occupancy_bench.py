@@ -22,9 +22,10 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.occupancy.assets import write_policies, write_room_nights
-from hotel_pipeline.defs.pacing.assets import write_hotels
+from hotel_pipeline.occupancy.policies import write_policies
 from hotel_pipeline.occupancy.residents import residents_list
+from hotel_pipeline.occupancy.room_nights import write_room_nights
+from hotel_pipeline.pacing.hotels import write_hotels
 from hotel_pipeline.privacy.vault import GUEST_KEYS, GUEST_VAULT, store_guests
 from hotel_pipeline.sources.csv.importer import import_file
 from hotel_pipeline.workshop.bench import Figure, postgres_schema, verdict

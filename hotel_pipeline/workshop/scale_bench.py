@@ -42,7 +42,7 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import Portfolio, parse_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.pacing.assets import write_hotels
+from hotel_pipeline.pacing.hotels import write_hotels
 from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.sources.csv.dataset import DATASET_HOTEL_IDS, load_history
 from hotel_pipeline.sources.csv.importer import import_file

@@ -117,7 +117,7 @@ def run_scenario(workdir: Path, warehouse: Warehouse, count: int, rate: float, *
 def measure_lag(workdir: Path) -> float:
     """Seconds from one fresh Mews event's receipt to its night on ``daily_metrics`` (receiver thread, apply run)."""
     from hotel_pipeline.core.sql_models import run_model
-    from hotel_pipeline.defs.pacing.assets import write_hotels
+    from hotel_pipeline.pacing.hotels import write_hotels
     from hotel_pipeline.webhooks.vendors import portfolio_endpoints
     from hotel_pipeline.workshop.sandbox.webhooks.harness import receiver_thread
     from hotel_pipeline.workshop.sandbox.webhooks.sender import WebhookSender

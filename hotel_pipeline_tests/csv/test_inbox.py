@@ -12,8 +12,9 @@ import dagster as dg
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.sources.csv.assets import csv_inbox_sensor, legacy_csv_import, plan_inbox_run
+from hotel_pipeline.defs.sources.csv.assets import csv_inbox_sensor, legacy_csv_import
 from hotel_pipeline.sources.csv.importer import import_file
+from hotel_pipeline.sources.csv.inbox import plan_inbox_run
 from hotel_pipeline_tests.csv.corpus import corpus
 from hotel_pipeline_tests.csv.helpers import deliver, rows_of, snapshot
 
@@ -188,7 +189,7 @@ def test_a_killed_import_leaves_a_failed_entry_that_is_retried(duckdb_warehouse:
 
 
 def importer_retries(warehouse: Warehouse, data_dir: Path) -> list[tuple[str, str]]:
-    from hotel_pipeline.defs.sources.csv.assets import plan_retries
+    from hotel_pipeline.sources.csv.inbox import plan_retries
 
     return plan_retries(warehouse, data_dir / "inbox", max_attempts=3)
 

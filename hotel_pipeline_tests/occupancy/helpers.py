@@ -8,8 +8,9 @@ from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.occupancy.assets import write_policies, write_room_nights
 from hotel_pipeline.occupancy.night_meals import update_night_meals
+from hotel_pipeline.occupancy.policies import write_policies
+from hotel_pipeline.occupancy.room_nights import write_room_nights
 
 #: The occupancy SQL models after room_nights, in dependency order.
 MODELS = ("room_conflicts", "residents_daily")

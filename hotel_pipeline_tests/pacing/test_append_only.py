@@ -15,7 +15,7 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse, WarehouseError
 from hotel_pipeline.core.warehouse.resource import duckdb_path
-from hotel_pipeline.defs.quality.checks import BLOCKING_CHECKS, check_pacing_integrity
+from hotel_pipeline.defs.pacing.checks import BLOCKING_CHECKS, check_pacing_integrity
 from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline_tests.pacing.helpers import NIGHT, SNAPSHOTS, small_historian
 from hotel_pipeline_tests.pipeline_helpers import clock_at

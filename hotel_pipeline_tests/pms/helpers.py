@@ -20,7 +20,7 @@ import pytest
 from hotel_pipeline.core.clock import local_instant
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.quality.checks import check_reservations
+from hotel_pipeline.defs.pacing.checks import check_reservations
 from hotel_pipeline.sources.pms import connector_classes
 from hotel_pipeline.sources.pms.errors import AuthError
 from hotel_pipeline.sources.pms.extract import ExtractResult, current_status, run_extract

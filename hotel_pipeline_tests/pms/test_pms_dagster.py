@@ -13,8 +13,11 @@ import yaml
 
 from hotel_pipeline.core import portfolio as portfolio_module
 from hotel_pipeline.core.clock import Clock, local_instant
+from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.sources.pms.assets import PmsConnectors, due_hotels, pms_extract
+from hotel_pipeline.defs.sources.pms.assets import pms_extract
+from hotel_pipeline.sources.pms.cadence import due_hotels
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.pms.helpers import scan_for_secrets
@@ -100,17 +103,13 @@ def test_partitions_fail_alone_and_leak_no_secret(two_hotel_world, tmp_path: Pat
         assert any("refused" in t for t in log_text)  # the failure says what happened
 
 
-def test_schedules_pick_hotels_by_their_own_period(two_hotel_world, tmp_path: Path, monkeypatch) -> None:
+def test_schedules_pick_hotels_by_their_own_period(two_hotel_world, tmp_path: Path) -> None:
     with running_sandbox(two_hotel_world, ["mews", "cloudbeds"]) as sb:
-        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(_portfolio(tmp_path, sb, "X")))
-        portfolio_module.current_portfolio.cache_clear()
-        try:
-            assert due_hotels("incremental", 15) == [("H2", "auto")]  # H1 asks for every 30 minutes
-            assert due_hotels("incremental", 30) == [("H1", "auto"), ("H2", "auto")]
-            assert due_hotels("reconcile", 6 * 60) == [("H1", "reconcile"), ("H2", "reconcile")]
-            assert due_hotels("reconcile", 7 * 60) == []
-        finally:
-            portfolio_module.current_portfolio.cache_clear()
+        portfolio = load_portfolio(_portfolio(tmp_path, sb, "X"))
+        assert due_hotels(portfolio, "incremental", 15) == [("H2", "auto")]  # H1 asks for every 30 minutes
+        assert due_hotels(portfolio, "incremental", 30) == [("H1", "auto"), ("H2", "auto")]
+        assert due_hotels(portfolio, "reconcile", 6 * 60) == [("H1", "reconcile"), ("H2", "reconcile")]
+        assert due_hotels(portfolio, "reconcile", 7 * 60) == []
 
 
 def test_sandbox_for_portfolio_serves_the_demo_layout(tmp_path: Path, monkeypatch) -> None:

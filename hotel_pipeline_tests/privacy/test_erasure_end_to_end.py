@@ -19,8 +19,8 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import build_defs
-from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
 from hotel_pipeline.occupancy.residents import residents_list
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.workshop.sandbox.pms.world import World
 from hotel_pipeline_tests.privacy.helpers import scan_files, scan_warehouse

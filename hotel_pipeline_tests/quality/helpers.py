@@ -15,7 +15,7 @@ from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import current_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.pacing.assets import HOTELS, hotels_frame
+from hotel_pipeline.pacing.hotels import HOTELS, hotels_frame
 from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.unified import accept_reservations, record_sync
 

@@ -11,8 +11,9 @@ import dagster as dg
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import PortfolioResource, parse_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
-from hotel_pipeline.defs.webhooks.assets import WebhookSpool, webhook_events, webhook_inbox_sensor
+from hotel_pipeline.defs.webhooks.assets import webhook_events, webhook_inbox_sensor
+from hotel_pipeline.sources.pms.resource import PmsConnectors
+from hotel_pipeline.webhooks.resource import WebhookSpool
 from hotel_pipeline.webhooks.spool import Spool, stamp
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 from hotel_pipeline.channel import outbox
 from hotel_pipeline.channel.availability import refresh_availability
 from hotel_pipeline.channel.client import Beds24Client
-from hotel_pipeline.channel.config import HotelChannel, load_channel_config
+from hotel_pipeline.channel.config import channel_hotels
 from hotel_pipeline.channel.drain import drain_hotel
 from hotel_pipeline.channel.inbox import import_inbox
 from hotel_pipeline.channel.mews_rates import import_mews_rates
@@ -26,13 +26,6 @@ from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 
 GROUP = "channel"
-
-
-def channel_hotels() -> list[tuple[HotelChannel, str]]:
-    """(channel configuration, time zone) of every portfolio hotel that pushes to Beds24."""
-    portfolio = current_portfolio()
-    config = load_channel_config()
-    return [(c, portfolio.hotel(h).timezone) for h, c in config.hotels.items() if h in portfolio.hotel_ids]
 
 
 def _schema(spec) -> dg.TableSchema:  # noqa: ANN001 - a TableSpec
@@ -53,7 +46,7 @@ def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock
     """Apply the rate files of the channel inbox and fetch Mews prices for hotels priced in Mews."""
     report = import_inbox(warehouse, clock.now_naive_utc(), kinds=("rates",))
     mews = {}
-    for hotel, tz in channel_hotels():
+    for hotel, tz in channel_hotels(current_portfolio()):
         if hotel.rates == "mews":
             mews[hotel.hotel_id] = import_mews_rates(warehouse, current_portfolio().hotel(hotel.hotel_id), hotel,
                                                      clock.business_date(tz), clock.now_naive_utc())
@@ -71,7 +64,7 @@ def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock
 def channel_availability(context: dg.AssetExecutionContext, warehouse: Warehouse,
                          clock: Clock) -> dg.MaterializeResult:
     messages, rows, overbooked = [], 0, 0
-    for hotel, tz in channel_hotels():
+    for hotel, tz in channel_hotels(current_portfolio()):
         frame, issues = refresh_availability(warehouse, hotel, clock.business_date(tz), clock.now_naive_utc())
         rows += frame.height
         overbooked += int((frame["overbooked"] > 0).sum())
@@ -88,7 +81,7 @@ def channel_mapping_complete(warehouse: Warehouse, clock: Clock) -> dg.AssetChec
     from hotel_pipeline.channel.availability import compute_availability
 
     messages = []
-    for hotel, tz in channel_hotels():
+    for hotel, tz in channel_hotels(current_portfolio()):
         with warehouse.transaction() as tx:
             _, issues = compute_availability(tx, hotel, clock.business_date(tz), clock.now_naive_utc())
         messages += issues.messages(hotel.hotel_id)
@@ -104,7 +97,7 @@ def channel_mapping_complete(warehouse: Warehouse, clock: Clock) -> dg.AssetChec
 )
 def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
     queued = {}
-    for hotel, tz in channel_hotels():
+    for hotel, tz in channel_hotels(current_portfolio()):
         report = plan_hotel(warehouse, hotel, clock.business_date(tz), clock.now(), refresh=False)
         queued[hotel.hotel_id] = {"calendar_rows": report.calendar.rooms, "nights": report.calendar.nights,
                                   "creates": report.bookings.creates, "updates": report.bookings.updates,
@@ -117,7 +110,7 @@ def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, cloc
 @dg.op(pool=WAREHOUSE_POOL)
 def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
     """Send the queued changes to Beds24 within its credit budget; resumes whatever an earlier run left."""
-    for hotel, _ in channel_hotels():
+    for hotel, _ in channel_hotels(current_portfolio()):
         report, stats = drain_hotel(warehouse, hotel, clock.now)
         context.log.info(f"{hotel.hotel_id}: acknowledged {report.acknowledged} ({report.read_back_acknowledged} by "
                          f"read-back), failed {report.failed}; {stats.requests} requests, {stats.credits} credits, "
@@ -129,7 +122,7 @@ def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, c
 @dg.op(pool=WAREHOUSE_POOL)
 def reconcile_channel(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
     """Read Beds24 back; record drift in channel_drift and queue drifted nights again."""
-    for hotel, tz in channel_hotels():
+    for hotel, tz in channel_hotels(current_portfolio()):
         with Beds24Client(hotel.base_url, hotel.refresh_token()) as client:
             r = reconcile_hotel(warehouse, hotel, client, clock.business_date(tz), clock.now())
         context.log.info(f"{hotel.hotel_id}: {r.nights_checked} nights, {r.bookings_checked} bookings checked; "

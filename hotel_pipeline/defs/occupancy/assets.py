@@ -7,53 +7,20 @@ guests it had when it was last "tonight" (until retention purges it). ``room_con
 """
 
 import dagster as dg
-import polars as pl
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
-from hotel_pipeline.core.sql_models import column_schema, model, stage_model
-from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Tx, Warehouse, spec
+from hotel_pipeline.core.sql_models import column_schema, model
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.occupancy.night_meals import NIGHT_MEALS, update_night_meals
+from hotel_pipeline.occupancy.policies import HOTEL_POLICIES, write_policies
 from hotel_pipeline.occupancy.restaurant import RESTAURANT_BOOKING_RECORDS, restaurant_sources, sync_restaurant
-
-HOTEL_POLICIES = spec(
-    "hotel_policies",
-    [
-        ("hotel_id", "VARCHAR", "portfolio hotel id"),
-        ("guest_display", "VARCHAR", "what a residents list may show of a name: none, initials, surname or full"),
-        ("retention_days", "INTEGER", "days after departure room-level detail and names are kept"),
-    ],
-    primary_key=("hotel_id",),
-    doc="Per hotel: the guest display policy and the retention of room-level detail (from the portfolio).",
-    grain="hotel_id",
-)
+from hotel_pipeline.occupancy.room_nights import write_room_nights
 
 
 def _schema(table_spec) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in table_spec.columns])
-
-
-def write_policies(tx: Tx, portfolio: Portfolio) -> int:
-    """Replace ``hotel_policies`` with the portfolio's (inside the caller's transaction)."""
-    tx.ensure_table(HOTEL_POLICIES)
-    tx.execute("DELETE FROM hotel_policies")
-    return tx.insert_frame("hotel_policies", HOTEL_POLICIES.conform(pl.DataFrame(
-        [{"hotel_id": h.id, "guest_display": h.guest_display, "retention_days": h.retention_days}
-         for h in portfolio.hotels])))
-
-
-def write_room_nights(tx: Tx, run_at) -> int:
-    """Replace the room nights from each hotel's business date on with the model's rows; earlier nights stay."""
-    m = model("room_nights")
-    tx.ensure_table(NIGHT_MEALS)  # empty until a vendor posts board per night
-    if not tx.table_exists(m.name):
-        tx.lock_ddl()
-        tx.execute(m.table.ddl(tx.dialect))
-    stage = stage_model(tx, m, {"run_at": run_at})
-    tx.execute("DELETE FROM room_nights WHERE EXISTS (SELECT 1 FROM hotels h WHERE h.hotel_id = room_nights.hotel_id "
-               "AND room_nights.stay_date >= h.business_date)")
-    return tx.execute(f"INSERT INTO room_nights ({m.column_list}) SELECT {m.column_list} FROM {stage}")  # noqa: S608
 
 
 def build_assets(portfolio: Portfolio) -> list[dg.AssetsDefinition]:

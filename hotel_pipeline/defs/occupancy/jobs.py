@@ -5,16 +5,14 @@ sync and the 03:00 recorder), retention at 04:30. Restaurant CSV files dropped i
 through ``restaurant_inbox_sensor``.
 """
 
-import hashlib
-import re
-from pathlib import Path
 
 import dagster as dg
 
 from hotel_pipeline.core import settings
-from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.clock import Clock, zone_slug
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.occupancy.restaurant import restaurant_inbox_batch
 from hotel_pipeline.privacy.retention import purge_expired
 
 OCCUPANCY_ASSETS = ["hotels", "reservations", "reservation_nights", "daily_metrics", "hotel_policies", "night_meals",
@@ -42,19 +40,15 @@ def build_retention_job(portfolio: Portfolio) -> dg.JobDefinition:
     return retention_job
 
 
-def _zone(tz: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", tz).lower()
-
-
 def build_schedules(portfolio: Portfolio, retention_job: dg.JobDefinition) -> list[dg.ScheduleDefinition]:
     schedules = []
     for tz in portfolio.timezones:
         schedules.append(dg.ScheduleDefinition(
-            name=f"occupancy_0330_{_zone(tz)}", cron_schedule="30 3 * * *", execution_timezone=tz, job=occupancy_job,
+            name=f"occupancy_0330_{zone_slug(tz)}", cron_schedule="30 3 * * *", execution_timezone=tz, job=occupancy_job,
             default_status=dg.DefaultScheduleStatus.RUNNING,
             description=f"03:30 {tz}: room nights, residents_daily and restaurant links"))
         schedules.append(dg.ScheduleDefinition(
-            name=f"retention_0430_{_zone(tz)}", cron_schedule="30 4 * * *", execution_timezone=tz, job=retention_job,
+            name=f"retention_0430_{zone_slug(tz)}", cron_schedule="30 4 * * *", execution_timezone=tz, job=retention_job,
             default_status=dg.DefaultScheduleStatus.RUNNING,
             description=f"04:30 {tz}: purge room-level detail past retention"))
     return schedules
@@ -65,13 +59,6 @@ RESTAURANT_ASSETS = ["restaurant_booking_records", "restaurant_bookings", "dinne
 restaurant_job = dg.define_asset_job(
     "restaurant_bookings_job", selection=dg.AssetSelection.assets(*RESTAURANT_ASSETS),
     description="Land restaurant bookings (API and inbox) and relink them to tonight's room nights.")
-
-
-def restaurant_inbox_batch(inbox: Path) -> tuple[list[str], str]:
-    """(file names waiting in ``<inbox>/restaurant/``, a digest of them with sizes and times)."""
-    files = sorted(p for p in (inbox / "restaurant").glob("*.csv") if p.is_file()) if inbox.exists() else []
-    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    return [p.name for p in files], hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
 @dg.sensor(job=restaurant_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -6,11 +6,11 @@ failed or is stale are skipped by the recorder and logged in ``snapshot_log``.
 """
 
 
-import re
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from hotel_pipeline.core.clock import zone_slug
 from hotel_pipeline.core.partitions import last_snapshot_date
 from hotel_pipeline.core.portfolio import Portfolio
 
@@ -46,7 +46,7 @@ def recorder_schedules(portfolio: Portfolio) -> list[dg.ScheduleDefinition]:
             )
 
         schedules.append(dg.ScheduleDefinition(
-            name=f"recorder_0300_{re.sub(r'[^A-Za-z0-9]+', '_', tz).lower()}",
+            name=f"recorder_0300_{zone_slug(tz)}",
             cron_schedule="0 3 * * *",
             execution_timezone=tz,
             job=nightly_job,

@@ -11,30 +11,16 @@ warehouse (``webhook_spool_cursor``) and applies whatever is pending, so nothing
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 
-from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Hotel, PortfolioResource, Source
+from hotel_pipeline.core.portfolio import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
-from hotel_pipeline.defs.sources.pms.assets import PmsConnectors
-from hotel_pipeline.sources.pms import connector_classes
-from hotel_pipeline.sources.pms.base import PmsConnector
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.webhooks.apply import run_once
 from hotel_pipeline.webhooks.inbox import WEBHOOK_INBOX
-from hotel_pipeline.webhooks.spool import Spool
+from hotel_pipeline.webhooks.resource import WebhookSpool
 
 SENSOR_INTERVAL_SECONDS = 15
-
-
-class WebhookSpool(dg.ConfigurableResource):
-    """Where the receiver stores deliveries (resource key ``webhooks``)."""
-
-    root: str = Field(default_factory=lambda: str(settings.raw_dir() / "webhooks"),
-                      description="The receiver's spool (default $HOTEL_PIPELINE_DATA_DIR/raw/webhooks).")
-
-    def spool(self) -> Spool:
-        return Spool(self.root)
 
 
 @dg.asset(
@@ -50,10 +36,7 @@ class WebhookSpool(dg.ConfigurableResource):
 )
 def webhook_events(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock, pms: PmsConnectors,
                    webhooks: WebhookSpool, portfolio: PortfolioResource) -> dg.MaterializeResult:
-    def make(hotel: Hotel, source: Source) -> PmsConnector:
-        return connector_classes()[source.type](hotel, source, retry=pms.retry_policy(), throttle=pms.throttle)
-
-    result = run_once(warehouse, portfolio.get(), clock, webhooks.spool(), make_connector=make,
+    result = run_once(warehouse, portfolio.get(), clock, webhooks.spool(), make_connector=pms.connector,
                       raw_root=Path(pms.raw_dir))
     failed = [b for b in result.batches if b.outcome.startswith("failed")]
     for b in failed:

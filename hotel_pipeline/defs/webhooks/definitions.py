@@ -3,7 +3,8 @@
 import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio
-from hotel_pipeline.defs.webhooks.assets import WebhookSpool, webhook_events, webhook_inbox_sensor, webhook_job
+from hotel_pipeline.defs.webhooks.assets import webhook_events, webhook_inbox_sensor, webhook_job
+from hotel_pipeline.webhooks.resource import WebhookSpool
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:

@@ -18,42 +18,21 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.partitions import HOTELS_PARTITIONS
-from hotel_pipeline.core.portfolio import Hotel, current_portfolio
+from hotel_pipeline.core.portfolio import current_portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
-from hotel_pipeline.sources.pms import connector_classes
+from hotel_pipeline.sources.pms.cadence import due_hotels, pms_sources
 from hotel_pipeline.sources.pms.errors import ConnectorError
 from hotel_pipeline.sources.pms.extract import record_failure, run_extract
-from hotel_pipeline.sources.pms.http import RetryPolicy
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 
 PMS_EXTRACT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2),
                                                        warn_window=timedelta(hours=1))
 
 
-class PmsConnectors(dg.ConfigurableResource):
-    """How connectors run: raw zone root, client-side throttle, retry budget (resource key ``pms``)."""
-
-    raw_dir: str = Field(default_factory=lambda: str(settings.raw_dir()),
-                         description="Root of the raw landing zone (default $HOTEL_PIPELINE_DATA_DIR/raw).")
-    throttle: bool = Field(default=True, description="Stay within each vendor's documented request budget.")
-    max_attempts: int = Field(default=8, description="Attempts per request before a typed error.")
-    timeout_seconds: float = Field(default=30.0, description="HTTP timeout per attempt.")
-    backoff_base_seconds: float = Field(default=0.5, description="First backoff ceiling (doubles per attempt).")
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.max_attempts, timeout_seconds=self.timeout_seconds,
-                           backoff_base_seconds=self.backoff_base_seconds)
-
-
 class PmsExtractConfig(dg.Config):
     mode: str = Field(default="auto", description="auto (full first, then incremental), incremental, full or reconcile")
-
-
-def pms_sources(hotel: Hotel) -> list:  # noqa: D103
-    known = connector_classes()
-    return [s for s in hotel.sources if s.type in known]
 
 
 @dg.asset(
@@ -76,8 +55,7 @@ def pms_extract(context: dg.AssetExecutionContext, config: PmsExtractConfig, war
     metadata: dict = {}
     for source in sources:
         try:
-            connector = connector_classes()[source.type](hotel, source, retry=pms.retry_policy(),
-                                                         throttle=pms.throttle)
+            connector = pms.connector(hotel, source)
         except ConnectorError as exc:  # e.g. a credential variable not set: the recorder must see the failure
             record_failure(warehouse, hotel.id, source.type, clock.now(), str(exc))
             raise
@@ -101,26 +79,10 @@ def _ensure_partitions(context: dg.ScheduleEvaluationContext, hotel_ids: list[st
         context.instance.add_dynamic_partitions(HOTELS_PARTITIONS.name, missing)
 
 
-def due_hotels(kind: str, minute_of_day: int) -> list[tuple[str, str]]:
-    """(hotel_id, mode) pairs due at this tick, from each source's ``incremental_every_minutes`` /
-    ``reconcile_every_hours`` (a tick matches when the minute of the UTC day is a multiple of the period)."""
-    due = []
-    for hotel in current_portfolio().hotels:
-        for source in pms_sources(hotel):
-            if kind == "incremental":
-                every = int(source.option("incremental_every_minutes", 15))
-            else:
-                every = int(source.option("reconcile_every_hours", 6)) * 60
-            if every > 0 and minute_of_day % every == 0:
-                due.append((hotel.id, "auto" if kind == "incremental" else "reconcile"))
-                break
-    return due
-
-
 def _requests(context: dg.ScheduleEvaluationContext, kind: str) -> list[dg.RunRequest]:
     tick = context.scheduled_execution_time
     minute = tick.hour * 60 + tick.minute
-    due = due_hotels(kind, minute)
+    due = due_hotels(current_portfolio(), kind, minute)
     _ensure_partitions(context, [h for h, _ in due])
     return [
         dg.RunRequest(

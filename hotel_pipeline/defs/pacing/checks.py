@@ -1,4 +1,6 @@
-"""Asset checks over the warehouse tables: the pandera contracts block, the soft anomalies warn.
+"""Asset checks of the hotel tables (reservations, daily_metrics, pacing_snapshots, pickup).
+
+The pandera contracts block, the soft anomalies warn.
 
 Blocking checks (severity ERROR) run right after their asset in the same run; when one fails, downstream assets
 (reservation_nights, daily_metrics, pickup, ...) do not run, so a broken table never feeds a pickup report.
@@ -11,7 +13,6 @@ materialised when the run has a partition (range), else at the whole table.
 No ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at definition time.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -39,8 +40,9 @@ from hotel_pipeline.core.schemas import daily_metrics as daily_metrics_schema
 from hotel_pipeline.core.schemas import pacing_snapshots as pacing_snapshots_schema
 from hotel_pipeline.core.schemas import pickup as pickup_schema
 from hotel_pipeline.core.schemas import reservations as reservations_schema
-from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse, identifier
+from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.pacing.append_only import SNAPSHOT_DIGESTS, integrity_problems
+from hotel_pipeline.pacing.reads import SnapshotScope, pickup_mismatches, read_table
 
 #: Columns shown for a failing or flagged reservation: enough to find it in the source and see the problem.
 RESERVATION_COLUMNS = [
@@ -49,37 +51,12 @@ RESERVATION_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class SnapshotScope:
-    """Which snapshot dates a pacing check reads: the run's partitions, or everything (``start``/``end`` None)."""
-
-    start: date | None = None
-    end: date | None = None
-
-    @property
-    def label(self) -> str:
-        return "whole table" if self.start is None else f"{self.start} .. {self.end}"
-
-    def where(self) -> tuple[str, dict[str, Any]]:
-        if self.start is None:
-            return "", {}
-        return " WHERE snapshot_date BETWEEN :start AND :end", {"start": self.start, "end": self.end}
-
-
 def snapshot_scope(context: dg.AssetCheckExecutionContext) -> SnapshotScope:
     """The snapshot dates the run materialised (its partition key or range), else the whole table."""
     if context.has_partition_key or context.has_partition_key_range:
         keys = context.partition_key_range
         return SnapshotScope(date.fromisoformat(keys.start), date.fromisoformat(keys.end))
     return SnapshotScope()
-
-
-def read_table(warehouse: Warehouse, table: str, scope: SnapshotScope | None = None) -> pl.DataFrame | None:
-    """The table (or the scoped snapshot dates), or None when it does not exist yet."""
-    if not warehouse.table_exists(table):
-        return None
-    where, params = scope.where() if scope else ("", {})
-    return warehouse.query(f"SELECT * FROM {identifier(table)}{where}", params)  # noqa: S608 - identifier only
 
 
 def missing_table(table: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
@@ -131,7 +108,7 @@ def warning_result(flagged: pl.DataFrame, rows_checked: int, what: str,
                                description=description, metadata=metadata)
 
 
-def _horizon_metadata(frame: pl.DataFrame, group: list[str], anchor: str) -> dict[str, Any]:
+def _horizon_metadata(frame: pl.DataFrame, group: list[str], anchor: str) -> dict[str, dg.MetadataValue | int]:
     gaps = horizon_gaps(frame, group, anchor, HORIZON_DAYS)
     return {"incomplete_horizons": dg.MetadataValue.json(json_rows(gaps)), "incomplete_horizon_count": gaps.height}
 
@@ -168,25 +145,6 @@ def check_pacing_snapshots(warehouse: Warehouse, scope: SnapshotScope) -> dg.Ass
     if not violations.passed:
         extra.update(_horizon_metadata(frame, ["hotel_id", "snapshot_date"], "snapshot_date"))
     return contract_result(violations, extra=extra)
-
-
-def pickup_mismatches(warehouse: Warehouse, frame: pl.DataFrame) -> pl.DataFrame:
-    """Pickup rows whose deltas, STLY, pace, revenue pickup, occupancy or ADR differ from a recomputation out of the
-    historian's baseline snapshots and the hotels' capacity (see ``pickup.recompute``)."""
-    if frame.height == 0:
-        return frame.head(0).with_columns(pl.lit("").alias("mismatched"))
-    keys = pickup_schema.baseline_keys(frame)
-    dates = sorted(set(keys["snapshot_date"].to_list()))
-    params = {f"d{i}": d for i, d in enumerate(dates)}
-    snapshots = warehouse.query(
-        "SELECT hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue FROM pacing_snapshots "  # noqa: S608
-        f"WHERE snapshot_date IN ({', '.join(':' + k for k in params)})", params,
-    ) if warehouse.table_exists("pacing_snapshots") else pl.DataFrame(
-        schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "stay_date": pl.Date, "rooms_sold": pl.Int64,
-                "net_revenue": pl.Float64})
-    capacity = dict(warehouse.query("SELECT hotel_id, capacity FROM hotels").iter_rows())
-    expected = pickup_schema.recompute(frame, snapshots, capacity)
-    return pickup_schema.recomputation_mismatches(frame, expected)
 
 
 def check_pickup(warehouse: Warehouse) -> dg.AssetCheckResult:

@@ -11,7 +11,7 @@ from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.schemas import Pickup, validate_frame
 from hotel_pipeline.core.schemas import pickup as pickup_schema
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.quality.checks import check_pickup
+from hotel_pipeline.defs.pacing.checks import check_pickup
 from hotel_pipeline_tests.quality.helpers import build_warehouse, reservation, sample_reservations
 
 #: Booked on T-1 (2016-07-30): on the live board, not in snapshot T-1, so pickup_1d = 1 on its three nights.

@@ -10,8 +10,8 @@ import pytest
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import load_portfolio as _load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.quality import checks
-from hotel_pipeline.defs.quality.definitions import build_defs as _quality_build_defs
+from hotel_pipeline.defs.pacing import checks
+from hotel_pipeline.defs.pacing.definitions import build_defs as _pacing_build_defs
 from hotel_pipeline_tests.quality.helpers import (
     SNAPSHOT_DATES,
     TODAY,
@@ -21,7 +21,7 @@ from hotel_pipeline_tests.quality.helpers import (
     sample_reservations,
 )
 
-quality_defs = _quality_build_defs(_load_portfolio())
+pacing_defs = _pacing_build_defs(_load_portfolio())
 
 WHOLE = checks.SnapshotScope()
 
@@ -220,16 +220,16 @@ def test_pacing_check_reads_only_the_run_partition(duckdb_warehouse: Warehouse, 
     assert not checks.check_pacing_snapshots(duckdb_warehouse, WHOLE).passed
 
 
-def test_quality_definitions_merge_with_the_project() -> None:
+def test_the_project_carries_the_pacing_checks() -> None:
     from hotel_pipeline.definitions import build_definitions
 
-    merged = dg.Definitions.merge(build_definitions(), quality_defs)
+    merged = build_definitions()
     dg.Definitions.validate_loadable(merged)
     keys = {k.to_user_string() for k in merged.resolve_asset_graph().asset_check_keys}
     assert {"reservations:reservations_contract", "daily_metrics:daily_metrics_contract",
             "pacing_snapshots:pacing_snapshots_contract", "reservations:reservations_adr_outliers",
             "pacing_snapshots:pacing_snapshots_over_capacity", "pickup:pickup_contract"} <= keys
-    specs = {s.key.name: s for c in quality_defs.asset_checks or [] for s in c.check_specs}
+    specs = {s.key.name: s for c in pacing_defs.asset_checks or [] for s in c.check_specs}
     assert {n for n, s in specs.items() if s.blocking} == {
         "reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract", "pacing_snapshots_integrity",
         "pickup_contract"}
@@ -238,5 +238,5 @@ def test_quality_definitions_merge_with_the_project() -> None:
 @pytest.mark.parametrize("name", ["reservations_contract", "daily_metrics_contract", "pacing_snapshots_contract",
                                   "pacing_snapshots_integrity", "pickup_contract"])
 def test_contract_checks_are_documented(name: str) -> None:
-    spec = next(s for c in quality_defs.asset_checks or [] for s in c.check_specs if s.key.name == name)
+    spec = next(s for c in pacing_defs.asset_checks or [] for s in c.check_specs if s.key.name == name)
     assert spec.description and len(spec.description) > 20

@@ -1,1 +1,0 @@
-"""Data quality: pandera contracts as blocking asset checks, soft anomalies as warning checks."""
