@@ -31,13 +31,13 @@ import polars as pl
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Hotel, Portfolio, Source
+from hotel_pipeline.core.portfolio import Hotel, ImportLimits, Portfolio, Source
 from hotel_pipeline.core.sql_models import model, run_model
 from hotel_pipeline.core.warehouse import Tx, Warehouse
 from hotel_pipeline.sources.pms import connector_classes
-from hotel_pipeline.sources.pms.base import PmsConnector, Window, validate_reservations
+from hotel_pipeline.sources.pms.base import PmsConnector, Window
 from hotel_pipeline.sources.pms.errors import ConnectorError
-from hotel_pipeline.sources.pms.extract import normalise_pages, run_extract
+from hotel_pipeline.sources.pms.extract import admitted_reservations, limits_header, normalise_pages, run_extract
 from hotel_pipeline.sources.pms.raw import raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import accept_reservations, quarantine_rows, record_sync
@@ -208,12 +208,13 @@ def release_held(warehouse: Warehouse, portfolio: Portfolio, clock: Clock) -> in
 
 
 def _fetch_ids(connector: PmsConnector, ids: list[str], now: datetime, raw_root: Path,
-               batch_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+               batch_id: str, limits: ImportLimits | None) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """Fetch ``ids`` and land the pages in the raw zone as an ``ids`` extract; (header, pages, raw file)."""
     ctx = connector.context()
     header = {"extract_id": batch_id, "source": ctx.source, "hotel_id": ctx.hotel_id, "mode": "ids",
               "window": Window("ids", until=now).as_dict() | {"ids": ids},
-              "started_at": now.astimezone(UTC).isoformat(), "context": connector.http.redact(ctx.as_dict())}
+              "started_at": now.astimezone(UTC).isoformat(), "context": connector.http.redact(ctx.as_dict()),
+              "import_limits": limits_header(limits)}
     path = raw_path(raw_root, ctx.source, ctx.hotel_id, now.astimezone(UTC), batch_id)
     connector.login()
     connector.fetch_ids(ids)
@@ -224,7 +225,7 @@ def _fetch_ids(connector: PmsConnector, ids: list[str], now: datetime, raw_root:
 
 def _accept_pages(tx: Tx, header: dict[str, Any], pages: list[dict[str, Any]], now: datetime) -> int:
     normalised, ctx = normalise_pages(header, pages)
-    good, bad = validate_reservations(normalised.reservations)
+    good, bad = admitted_reservations(normalised.reservations, header, now)
     synced_at = _naive(now)
     batch_id = header["extract_id"]
     accepted = accept_reservations(tx, good, source_as_of=synced_at, synced_at=synced_at, batch_id=batch_id)
@@ -259,7 +260,8 @@ def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, s
 
 
 def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFrame, *, clock: Clock,
-                make_connector: ConnectorFactory, raw_root: Path, replay: bool = False) -> BatchResult:
+                make_connector: ConnectorFactory, raw_root: Path, replay: bool = False,
+                limits: ImportLimits | None = None) -> BatchResult:
     """Fetch, merge and put on the board the reservation events ``rows`` of one hotel and vendor."""
     now = clock.now()
     naive_now = _naive(now)
@@ -277,10 +279,10 @@ def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFr
         connector = make_connector(hotel, source)
         try:
             if has_fetch_ids(connector):
-                header, pages, _ = _fetch_ids(connector, ids, now, raw_root, batch_id)
+                header, pages, _ = _fetch_ids(connector, ids, now, raw_root, batch_id, limits)
             else:  # the hint triggers the incremental pull, which commits with its own cursor
                 extract = run_extract(warehouse, connector, now=now, mode="incremental", raw_root=raw_root,
-                                      extract_id=batch_id)
+                                      extract_id=batch_id, limits=limits)
                 result.accepted = extract.accepted.accepted
         except ConnectorError as exc:
             result.outcome = f"failed: {connector.http.redact(str(exc))}"[:500]
@@ -354,7 +356,8 @@ def process(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, rows: pl.D
                 _mark(warehouse, inventory, outcome, clock.now())
         if reservations.height:
             results.append(apply_batch(warehouse, hotel, str(vendor), reservations, clock=clock,
-                                       make_connector=make_connector, raw_root=raw_root, replay=replay))
+                                       make_connector=make_connector, raw_root=raw_root, replay=replay,
+                                       limits=portfolio.import_limits))
     return results
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.portfolio import ImportLimits
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.privacy.vault import store_guests
 from hotel_pipeline.sources.pms import connector_classes
@@ -30,6 +31,7 @@ from hotel_pipeline.sources.pms.pii import quarantine_payload
 from hotel_pipeline.sources.pms.raw import iter_raw, raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import INTEGRATION_STATUS, Accepted, accept_reservations, quarantine_rows, record_sync
+from hotel_pipeline.unified.admission import admit
 
 MODES = ("auto", "full", "incremental", "reconcile")
 
@@ -116,8 +118,12 @@ def run_extract(
     mode: str = "auto",
     raw_root: Path | None = None,
     extract_id: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> ExtractResult:
-    """Fetch, land raw, normalise and commit one extract of one hotel; raises a ``ConnectorError`` on failure."""
+    """Fetch, land raw, normalise and commit one extract of one hotel; raises a ``ConnectorError`` on failure.
+
+    ``limits`` are the portfolio's ``import_limits`` (defaults if None); they go into the raw file's header, so a
+    rebuild from the raw zone admits exactly the records this extract admitted."""
     raw_root = raw_root or settings.raw_dir()
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     ctx = connector.context()
@@ -128,6 +134,7 @@ def run_extract(
         "extract_id": extract_id, "source": ctx.source, "hotel_id": ctx.hotel_id, "mode": window.mode,
         "window": window.as_dict(), "started_at": now.astimezone(UTC).isoformat(),
         "context": connector.http.redact(ctx.as_dict()),  # options are non-secret; belt and braces
+        "import_limits": limits_header(limits),
     }
     path = raw_path(raw_root, ctx.source, ctx.hotel_id, now.astimezone(UTC), extract_id)
     try:
@@ -161,6 +168,33 @@ def record_failure(warehouse: Warehouse, hotel_id: str, source: str, now: dateti
         })
 
 
+def limits_header(limits: ImportLimits | None) -> dict[str, Any]:
+    """The ``import_limits`` of an extract as stored in its raw header."""
+    return asdict(limits or ImportLimits())
+
+
+def admitted_reservations(frame: pl.DataFrame, header: dict[str, Any], now: datetime) -> tuple[pl.DataFrame,
+                                                                                              pl.DataFrame]:
+    """(rows to commit, refused rows with ``_reason``) of one extract's normalised reservations.
+
+    The normaliser's own rules (``validate_reservations``) first, then the same admission as the CSV import: every
+    rule of the blocking reservations contract and the plausibility bounds of the header's ``import_limits`` around
+    the hotel-local business date of the extract (``now``; a rebuild passes the extract's start, so it refuses the
+    same records). A refused record never reaches ``reservation_versions``, so it cannot fail a later run.
+    """
+    good, bad = validate_reservations(frame)
+    ctx = ExtractContext.from_dict(header["context"])
+    limits = ImportLimits(**header.get("import_limits", {}))
+    synced_at = _naive(now)
+    admission = admit(good, limits, now.astimezone(ZoneInfo(ctx.timezone)).date(), synced_at)
+    if not admission.refused:
+        return good, bad
+    reasons = pl.Series("_reason", ["; ".join(admission.refused.get(i, [])) or None for i in range(good.height)],
+                        dtype=pl.String)
+    refused = good.with_columns(reasons).filter(pl.col("_reason").is_not_null())
+    return admission.admitted, pl.concat([bad, refused.select(bad.columns)], how="vertical_relaxed")
+
+
 def normalise_pages(header: dict[str, Any], pages: list[dict[str, Any]]) -> tuple[Normalised, ExtractContext]:
     ctx = ExtractContext.from_dict(header["context"])
     cls = connector_classes()[ctx.source]
@@ -179,11 +213,11 @@ def apply_extract(
 ) -> ExtractResult:
     """Normalise raw pages and commit them with the cursor in one transaction (used by extracts and by rebuild).
 
-    Records the normaliser rejected, and rows the reservation contract refuses, go to ``quarantine`` (payload
+    Records the normaliser rejected, and rows admission refuses (``admitted_reservations``), go to ``quarantine`` (payload
     stripped of guest names, e-mails and phones; the raw zone keeps the original) while the rest commits; such a sync
     is ``partial`` in integration_status, with the count, so the 03:00 recorder can apply the hotel's policy."""
     normalised, ctx = normalise_pages(header, pages)
-    good, bad = validate_reservations(normalised.reservations)
+    good, bad = admitted_reservations(normalised.reservations, header, now)
     window = header["window"]
     until = datetime.fromisoformat(window["until"])
     synced_at = _naive(now)

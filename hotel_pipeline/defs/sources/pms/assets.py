@@ -60,7 +60,8 @@ def pms_extract(context: dg.AssetExecutionContext, config: PmsExtractConfig, war
             record_failure(warehouse, hotel.id, source.type, clock.now(), str(exc))
             raise
         try:
-            result = run_extract(warehouse, connector, now=clock.now(), mode=config.mode, raw_root=Path(pms.raw_dir))
+            result = run_extract(warehouse, connector, now=clock.now(), mode=config.mode, raw_root=Path(pms.raw_dir),
+                                 limits=current_portfolio().import_limits)
         finally:
             connector.close()
         context.log.info(f"{hotel.id} {source.type} {result.mode}: {result.records} records, "
