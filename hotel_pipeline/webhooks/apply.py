@@ -1,10 +1,12 @@
 """From hint to live board: fetch the records the inbox names, merge them, update daily_metrics where they stay.
 
 Per hotel and vendor, one batch:
-1. the pending inbox rows' ids are fetched through the hotel's PMS connector (``fetch_ids`` where the connector has
-   it: only those records; otherwise an incremental extract, which reads every change since its cursor and so the
-   named ones too). The fetched pages land in the raw zone like any extract (mode ``ids``), so a rebuild from raw
-   replays them;
+1. the pending inbox rows' ids are fetched through the hotel's PMS connector (``fetch_ids``, the vendor's documented
+   id filter: Mews ``ReservationIds``, Cloudbeds ``reservationID``, OPERA ``reservationIdList``, RMS
+   ``reservationIds``, Beds24 ``id``: only those records). A connector without one (Stayntouch documents no id
+   filter), or a batch whose events name no id, runs an incremental extract instead, which reads every change since
+   its cursor and so the named ones too. The fetched pages land in the raw zone like any extract (mode ``ids``), so a
+   rebuild from raw replays them;
 2. one transaction: the records are accepted into ``reservation_versions`` (newest wins: an unchanged record adds no
    version, an older one never replaces a newer), their rows in ``reservations`` and ``reservation_nights`` are
    replaced by the newest versions, ``daily_metrics`` is recomputed for the stay dates the old and new versions touch
@@ -275,19 +277,18 @@ def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFr
         _mark(warehouse, rows, f"ignored: {hotel.id} has no {vendor} PMS source", now)
         result.outcome = "ignored"
         return result
-    if ids:
-        connector = make_connector(hotel, source)
-        try:
-            if has_fetch_ids(connector):
-                header, pages, _ = _fetch_ids(connector, ids, now, raw_root, batch_id, limits)
-            else:  # the hint triggers the incremental pull, which commits with its own cursor
-                extract = run_extract(warehouse, connector, now=now, mode="incremental", raw_root=raw_root,
-                                      extract_id=batch_id, limits=limits)
-                result.accepted = extract.accepted.accepted
-        except ConnectorError as exc:
-            result.outcome = f"failed: {connector.http.redact(str(exc))}"[:500]
-        finally:
-            connector.close()
+    connector = make_connector(hotel, source)
+    try:
+        if ids and has_fetch_ids(connector):
+            header, pages, _ = _fetch_ids(connector, ids, now, raw_root, batch_id, limits)
+        else:  # the hint triggers the incremental pull, which commits with its own cursor
+            extract = run_extract(warehouse, connector, now=now, mode="incremental", raw_root=raw_root,
+                                  extract_id=batch_id, limits=limits)
+            result.accepted = extract.accepted.accepted
+    except ConnectorError as exc:
+        result.outcome = f"failed: {connector.http.redact(str(exc))}"[:500]
+    finally:
+        connector.close()
     if result.outcome.startswith("failed"):
         return result  # the rows stay pending: the next run tries again
     with warehouse.transaction() as tx:

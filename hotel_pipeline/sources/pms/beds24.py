@@ -257,17 +257,31 @@ class Beds24Connector(PmsConnector):
             since = window.since or window.until - timedelta(days=int(self.options["reconcile_days"]))
         modified_from = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         modified_to = window.until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._bookings({"modifiedFrom": modified_from, "modifiedTo": modified_to},
+                       f"beds24 bookings modified {modified_from}..{modified_to}")
 
+    def fetch_ids(self, ids: list[str]) -> None:
+        """``GET /bookings?id=...`` (the documented id filter, repeated per id) for the named bookings, every
+        status, with the properties the normaliser maps room types from. A multi-room id (``<id>:<n>``) asks for
+        its booking."""
+        self.http.call("GET", "/properties", params={"includeAllRooms": "true"}, headers=self._headers,
+                       check=_check, label="properties")
+        wanted = sorted({int(i.split(":", 1)[0]) for i in ids if i.split(":", 1)[0].isdigit()})
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start:start + 100]
+            self._bookings({"id": chunk}, f"beds24 bookings {chunk[0]}..{chunk[-1]} by id")
+
+    def _bookings(self, params: dict[str, Any], what: str) -> None:
+        """Every page of ``GET /bookings`` with ``params``, every status, info items included."""
         def page(index: int) -> ListingPage:
             # ``status`` repeated once per value, as Beds24 documents the array parameter
-            params = {"modifiedFrom": modified_from, "modifiedTo": modified_to, "status": list(STATUSES),
-                      "includeInfoItems": "true", "page": index + 1}
-            data = self.http.call("GET", "/bookings", params=params, headers=self._headers, check=_check,
+            query = {**params, "status": list(STATUSES), "includeInfoItems": "true", "page": index + 1}
+            data = self.http.call("GET", "/bookings", params=query, headers=self._headers, check=_check,
                                   label="bookings")
             more = bool((data.get("pages") or {}).get("nextPageExists"))
             return [str(b.get("id")) for b in data["data"]], more, None
 
-        read_listing(page, what=f"beds24 bookings modified {modified_from}..{modified_to}")
+        read_listing(page, what=what)
 
     @classmethod
     def normalise(cls, pages: list[dict[str, Any]], ctx: ExtractContext) -> Normalised:

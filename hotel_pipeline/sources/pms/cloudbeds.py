@@ -144,6 +144,16 @@ class CloudbedsConnector(PmsConnector):
         self._catalogue("getRoomTypes", "room_types")
         self._catalogue("getRooms", "rooms")
 
+    def fetch_ids(self, ids: list[str]) -> None:
+        """``getReservationsWithRateDetails`` with ``reservationID`` (the spec's comma-separated id filter), so
+        the named reservations come in the same shape as an extract's, and the catalogues beside them. A
+        multi-room id (``<id>:<n>``) asks for its reservation."""
+        wanted = sorted({i.split(":", 1)[0] for i in ids})
+        for start in range(0, len(wanted), PAGE):
+            self._listing({"reservationID": ",".join(wanted[start:start + PAGE])})
+        self._catalogue("getRoomTypes", "room_types")
+        self._catalogue("getRooms", "rooms")
+
     @classmethod
     def normalise(cls, pages: list[dict[str, Any]], ctx: ExtractContext) -> Normalised:
         meal_map = {k.lower(): v for k, v in (ctx.options.get("meal_plans") or

@@ -159,7 +159,19 @@ class MewsConnector(PmsConnector):
             since = datetime.fromisoformat(str(self.options["history_start"]).replace("Z", "+00:00"))
         else:
             since = window.since or window.until
-        reservations = list(self._changed(since, window.until))
+        self._with_details(list(self._changed(since, window.until)))
+
+    def fetch_ids(self, ids: list[str]) -> None:
+        """``reservations/getAll/2023-06-06`` with ``ReservationIds`` (the page's filter for named reservations;
+        then no ``UpdatedUtc`` is needed), and the same details as an extract."""
+        reservations: list[dict[str, Any]] = []
+        for i in range(0, len(ids), PAGE):
+            reservations += self._all("reservations/getAll/2023-06-06", {"ReservationIds": ids[i:i + PAGE]},
+                                      "Reservations", "reservations")
+        self._with_details(reservations)
+
+    def _with_details(self, reservations: list[dict[str, Any]]) -> None:
+        """Order items, customers and the catalogues the normaliser needs beside ``reservations``."""
         if not reservations:
             return
         ids = sorted({r["Id"] for r in reservations})

@@ -276,12 +276,32 @@ class OperaConnector(PmsConnector):
                 "x-hotelid": self.hotel_code}
 
     def _page(self, start: date, end: date, offset: int) -> dict[str, Any]:
-        params = {"arrivalStartDate": start.isoformat(), "arrivalEndDate": end.isoformat(),
-                  "limit": int(self.options["page_size"]), "offset": offset,
-                  "fetchInstructions": ["Reservation", "CancellationInfo"]}
-        data = self.http.call("GET", f"/rsv/v1/hotels/{self.hotel_code}/reservations", params=params,
+        return self._search({"arrivalStartDate": start.isoformat(), "arrivalEndDate": end.isoformat(),
+                             "offset": offset})
+
+    def _search(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``GET /rsv/v1/hotels/{hotelId}/reservations`` (the reservations and their cancellations)."""
+        query = {**params, "limit": int(self.options["page_size"]),
+                 "fetchInstructions": ["Reservation", "CancellationInfo"]}
+        data = self.http.call("GET", f"/rsv/v1/hotels/{self.hotel_code}/reservations", params=query,
                               headers=self._headers, check=_expect_list, label="reservations")
         return data["reservations"]
+
+    def fetch_ids(self, ids: list[str]) -> None:
+        """The same search with ``reservationIdList`` (the spec's id filter, repeated per id): only the named
+        reservations, in the listing's shape, whatever their arrival date."""
+        size = int(self.options["page_size"])
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
+
+            def page(index: int, chunk: list[str] = chunk) -> ListingPage:
+                body = self._search({"reservationIdList": chunk, "offset": index * size})
+                found = [_safe_id(item) for item in body.get("reservationInfo") or []]
+                total = int(body.get("totalResults") or 0)
+                return found, bool(body.get("hasMore")) and (index + 1) * size < total, total
+
+            read_listing(page, what=f"opera reservations {chunk[0]}..{chunk[-1]} by id")
 
     def _arrivals(self, start: date, end: date) -> Iterator[int]:
         """Read every reservation arriving in [start, end]; a window that would page past the offset cap is split

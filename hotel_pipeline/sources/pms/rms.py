@@ -231,8 +231,23 @@ class RmsConnector(PmsConnector):
             since = datetime.fromisoformat(str(self.options["history_start"]).replace("Z", "+00:00"))
         else:
             since = window.since or window.until - timedelta(days=int(self.options["reconcile_days"]))
-        body = {"modifiedFrom": _local(since, tz), "modifiedTo": _local(window.until, tz),
-                "listOfStatus": LIST_OF_STATUS}
+        body = {"modifiedFrom": _local(since, tz), "modifiedTo": _local(window.until, tz)}
+        self._search(body, f"rms reservations/search modified {body['modifiedFrom']}..{body['modifiedTo']}")
+
+    def fetch_ids(self, ids: list[str]) -> None:
+        """``POST /reservations/search`` with ``reservationIds`` (the search's id filter) for the named
+        reservations, then their nightly revenue, as an extract reads them."""
+        self.http.call("GET", "/mealPlans", headers=self._headers, label="mealPlans")
+        wanted = sorted({int(i) for i in ids if i.isdigit()})
+        size = int(self.options["page_size"])
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
+            self._search({"reservationIds": chunk}, f"rms reservations/search {chunk[0]}..{chunk[-1]} by id")
+
+    def _search(self, criteria: dict[str, Any], what: str) -> None:
+        """Every page of ``POST /reservations/search`` with ``criteria`` (every status listed), then the
+        ``dailyRevenue`` of the reservations found."""
+        body = {**criteria, "listOfStatus": LIST_OF_STATUS}
         size = int(self.options["page_size"])
 
         ids: set[int] = set()
@@ -243,7 +258,7 @@ class RmsConnector(PmsConnector):
             ids.update(r["id"] for r in data if isinstance(r, dict) and isinstance(r.get("id"), int))
             return [str(r.get("id")) for r in data], len(data) >= size, None  # a bare list: the end is a short page
 
-        read_listing(page, what=f"rms reservations/search modified {body['modifiedFrom']}..{body['modifiedTo']}")
+        read_listing(page, what=what)
         ordered = sorted(ids)
         for i in range(0, len(ordered), REVENUE_BATCH):
             self.http.call("POST", "/reservations/dailyRevenue/search", json_body={"ids": ordered[i:i + REVENUE_BATCH]},

@@ -277,8 +277,14 @@ class Beds24Handler(VendorHandler):
         # ``status`` repeated (as Beds24 documents it: an array in the query) or comma-separated; absent = default
         statuses = {s for value in request.query_list("status") for s in value.split(",") if s}
         statuses = statuses or set(DEFAULT_STATUSES)
+        try:  # ``id`` repeated (an array in the query, as the spec has it) or comma-separated
+            ids = {int(v) for value in request.query_list("id") for v in value.split(",") if v}
+        except ValueError as exc:
+            raise SandboxError(400, f"invalid parameter id: {exc}") from exc
         state = self.world.state(hotel_id)
-        if not any((arrival_from, arrival_to, modified_from, modified_to)):
+        if ids:  # named bookings: the "upcoming only" default does not apply
+            state = state.filter(pl.col("external_id").cast(pl.Int64, strict=False).is_in(sorted(ids)))
+        elif not any((arrival_from, arrival_to, modified_from, modified_to)):
             tz = self.world.timezones[hotel_id]
             arrival_from = self.world.now.astimezone(ZoneInfo(tz)).date()
         if arrival_from is not None:

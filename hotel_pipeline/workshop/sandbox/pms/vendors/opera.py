@@ -245,6 +245,9 @@ class OperaHandler(VendorHandler):
         if offset < 0 or offset > MAX_OFFSET:
             raise SandboxError(400, f"offset must not exceed {MAX_OFFSET}; narrow the search instead")
         state = self.world.state(hotel_id)
+        wanted = [v for value in request.query_list("reservationIdList") for v in value.split(",") if v]
+        if wanted:  # the internal (type Reservation) ids
+            state = state.filter(pl.col("external_id").cast(pl.String).is_in(wanted))
         if start is not None:
             state = state.filter(pl.col("arrival_date") >= start)
         if end is not None:

@@ -209,6 +209,11 @@ class RmsHandler(VendorHandler):
         body = request.json()
         tz = self.world.timezones[hotel_id]
         state = self.world.state(hotel_id)
+        ids = body.get("reservationIds")
+        if ids is not None:
+            if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+                raise SandboxError(400, "reservationIds must be a list of integers")
+            state = state.filter(pl.col("external_id").cast(pl.Int64, strict=False).is_in(ids))
         for key, column, op in (("modifiedFrom", "modified_at", "ge"), ("modifiedTo", "modified_at", "le"),
                                 ("createdFrom", "created_at", "ge"), ("createdTo", "created_at", "le")):
             bound = parse_local(body.get(key), tz, key)
