@@ -90,7 +90,9 @@ INTEGRATION_STATUS = spec(
         ("retries", "INTEGER", "retried requests in the latest attempt"),
         ("throttle_waits", "INTEGER", "times the latest attempt waited for a rate limit"),
         ("errors", "INTEGER", "errors in the latest attempt"),
-        ("last_error", "VARCHAR", "the latest error message (never a secret)"),
+        ("last_error", "VARCHAR", "the latest error: why the attempt failed, the retried errors it recovered from, "
+                                  "or its quarantined records (never a secret); kept by later clean syncs"),
+        ("last_error_at", "TIMESTAMP", "when the latest error happened: the attempt's start (clock, UTC)"),
         ("lag_seconds", "DOUBLE", "now minus the newest record's source time at the latest success"),
         ("quarantined", "INTEGER", "records of the latest successful sync sent to quarantine"),
         ("skipped", "INTEGER", "records of the latest successful sync that are not bookings (waitlists, quotes...)"),

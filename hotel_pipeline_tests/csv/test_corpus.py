@@ -74,6 +74,7 @@ def check_rejected_tables(case: Case, message: str, sha: str, warehouse: Tx, dat
         ("H1", "csv", "failed", message, 1)
     ]
     assert status["last_success_at"].to_list() == [None]
+    assert status["last_error_at"].to_list() == status["last_attempt_at"].to_list() != [None]  # when it happened
 
 
 def check_loaded(case: Case, path: Path, sha: str, warehouse: Warehouse, data_dir: Path, portfolio: Portfolio,

@@ -81,7 +81,10 @@ def test_a_rejected_file_is_rejected_again_and_its_fix_loads(duckdb_warehouse: W
     report = import_file(duckdb_warehouse, deliver(data_dir, bad.file_name, good.payload), portfolio, LATER)
     assert (report.outcome, report.rows_loaded) == ("loaded", 12)
     status = rows_of(duckdb_warehouse, "integration_status")
-    assert status.select("hotel_id", "last_status", "last_error").rows() == [("H1", "ok", None)]
+    # Healthy again, and still saying what the last error was and when (the rejection, before the fix).
+    assert status.select("hotel_id", "last_status", "errors").rows() == [("H1", "ok", 0)]
+    assert "wrong delimiter" in status["last_error"][0]
+    assert status["last_error_at"][0] < status["last_success_at"][0]
     assert sorted(rows_of(duckdb_warehouse, "import_ledger")["outcome"]) == ["loaded", "rejected"]
 
 

@@ -3,12 +3,13 @@ Postgres, shifted pages with HTTP-200 errors, the dateModified trap, a wrong API
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import pytest
 
 from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.pms.extract import current_status
 from hotel_pipeline.workshop.sandbox.pms.faults import Faults
 from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
 from hotel_pipeline.workshop.sandbox.pms.world import World
@@ -48,6 +49,19 @@ def test_shifted_pages_and_in_body_errors_lose_nothing(sb, duckdb_warehouse: War
     result = extract(sb, duckdb_warehouse, VENDOR, "H1", NOW, tmp_path / "raw")
     assert result.stats.retries > 0
     assert mismatches(sb, duckdb_warehouse, VENDOR, "H1", NOW, COLUMNS) == {}
+    # The health row says what the recovered errors were and when, not just how many.
+    status = current_status(duckdb_warehouse, "H1", VENDOR)
+    assert status["last_status"] == "ok" and status["errors"] == result.stats.errors > 0
+    assert f"{result.stats.errors} error(s) retried" in status["last_error"]
+    assert status["last_error_at"] == NOW.astimezone(UTC).replace(tzinfo=None)
+    # A later clean sync keeps that error and its time (errors counts the latest attempt only).
+    sb.set_faults(VENDOR, Faults())
+    later = NOW + timedelta(hours=1)
+    sb.set_now(later)
+    assert extract(sb, duckdb_warehouse, VENDOR, "H1", later, tmp_path / "raw").stats.errors == 0
+    clean = current_status(duckdb_warehouse, "H1", VENDOR)
+    assert clean["errors"] == 0 and (clean["last_error"], clean["last_error_at"]) == (
+        status["last_error"], status["last_error_at"])
 
 
 def test_modified_from_alone_would_miss_check_outs(sb, duckdb_warehouse: Warehouse, tmp_path: Path) -> None:

@@ -257,7 +257,9 @@ def _mark_synced(tx, portfolio: Portfolio, hotel_id: str, as_of: date, digest: s
         "last_status": "partial" if quarantined else "ok", "covered_through": covered,
         "cursor": f"{as_of.isoformat()}:{digest[:16]}", "records_fetched": records, "quarantined": quarantined,
         "pages": 1, "retries": 0, "throttle_waits": 0, "errors": 0,
-        "last_error": f"{quarantined} rows quarantined (quarantine batch {digest})" if quarantined else None,
+        # A clean import keeps the latest error and its time; one with quarantined rows names their batch.
+        **({"last_error": f"{quarantined} rows quarantined (quarantine batch {digest})", "last_error_at": now}
+           if quarantined else {}),
         "lag_seconds": (now - end_of_business_day(as_of, hotel.timezone)).total_seconds(),
     })
 
@@ -285,7 +287,7 @@ def _record_outcome(warehouse: Warehouse, outcome: str, name: str, digest: str, 
         _write_ledger(tx, report, digest, now, None, attempts)
         for hotel_id in hotel_ids:
             record_sync(tx, {"hotel_id": hotel_id, "source": "csv", "last_attempt_at": now, "last_status": "failed",
-                             "errors": 1, "last_error": reason[:500]})
+                             "errors": 1, "last_error": reason[:500], "last_error_at": now})
 
 
 def _record_rejection(warehouse: Warehouse, name: str, digest: str, reason: str, hotel_ids: list[str],

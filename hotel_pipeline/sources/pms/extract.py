@@ -164,7 +164,7 @@ def record_failure(warehouse: Warehouse, hotel_id: str, source: str, now: dateti
             "hotel_id": hotel_id, "source": source, "last_attempt_at": _naive(now),
             "last_status": "failed", "records_fetched": 0, "pages": pages,
             "retries": stats.retries, "throttle_waits": stats.throttle_waits, "errors": max(stats.errors, 1),
-            "last_error": message[:500],
+            "last_error": message[:500], "last_error_at": _naive(now),
         })
 
 
@@ -193,6 +193,17 @@ def admitted_reservations(frame: pl.DataFrame, header: dict[str, Any], now: date
                         dtype=pl.String)
     refused = good.with_columns(reasons).filter(pl.col("_reason").is_not_null())
     return admission.admitted, pl.concat([bad, refused.select(bad.columns)], how="vertical_relaxed")
+
+
+def sync_problems(stats: HttpStats, quarantined: int, extract_id: str) -> str | None:
+    """What went wrong in a sync that still committed, for ``last_error``: the errors it retried past (with the last
+    one's message) and the records it quarantined; None for a clean sync, which keeps the earlier error and its time."""
+    parts = []
+    if stats.errors:
+        parts.append(f"{stats.errors} error(s) retried, the last: {stats.last_error or 'no detail'}")
+    if quarantined:
+        parts.append(f"{quarantined} records quarantined (quarantine batch {extract_id})")
+    return "; ".join(parts)[:500] or None
 
 
 def normalise_pages(header: dict[str, Any], pages: list[dict[str, Any]]) -> tuple[Normalised, ExtractContext]:
@@ -251,9 +262,10 @@ def apply_extract(
             "records_fetched": normalised.reservations.height, "quarantined": quarantined, "skipped": skipped,
             "pages": len(pages), "retries": stats.retries, "throttle_waits": stats.throttle_waits,
             "errors": stats.errors,
-            "last_error": f"{quarantined} records quarantined (quarantine batch {extract_id})" if quarantined else None,
             "lag_seconds": (now - newest).total_seconds() if newest else None,
         }
+        if problems := sync_problems(stats, quarantined, extract_id):
+            sync.update(last_error=problems, last_error_at=synced_at)
         if move_cursor:
             sync["cursor"] = until.astimezone(UTC).isoformat()
             sync["covered_through"] = until.astimezone(tz).date() - timedelta(days=1)

@@ -335,8 +335,8 @@ class HttpCore:
                     self._fail(last)
                     self._wait(self._backoff(attempt, None))
                     continue
-                except ConnectorError:
-                    self.stats.errors += 1
+                except ConnectorError as exc:
+                    self._fail(self.redact(str(exc)))
                     raise
             if record:
                 body = parsed
