@@ -102,8 +102,7 @@ class Applied:
 
 def ensure_dining_tables(tx: Tx) -> None:
     for s in ALL_TABLES:
-        tx.ensure_table(s)
-        tx.add_missing_columns(s)  # tables from before the slot template was part of a slot's identity
+        tx.ensure_table(s)  # tables from before the slot template was part of a slot's identity gain its column
 
 
 def load_state(tx: Tx) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from hotel_pipeline.core.vocabularies import BREAKFAST_PLANS, DINNER_PLANS
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.sources.pms.base import local_date, pages_with
 from hotel_pipeline.sources.pms.mews import MEAL_RANK, MewsConnector, board_plan
@@ -61,7 +62,7 @@ Night = dict[str, Any]
 
 def flags(plan: str) -> tuple[bool, bool]:
     """(breakfast, dinner) of a board."""
-    return plan in ("BB", "HB", "FB"), plan in ("HB", "FB")
+    return plan in BREAKFAST_PLANS, plan in DINNER_PLANS
 
 
 def _night(external_id: str, stay: date, plan: str) -> Night:

@@ -14,41 +14,19 @@ from datetime import datetime
 
 import polars as pl
 
+from hotel_pipeline.core import reservation_table
 from hotel_pipeline.core.warehouse import Tx, spec
 
-KEY = ("source", "hotel_id", "external_id")
+KEY = reservation_table.KEY
 
-#: The reservation fields every source normalises to (contract: ``reservations``), in table order.
-RESERVATION_FIELDS: list[tuple[str, str, str]] = [
-    ("status", "VARCHAR", "confirmed, checked_in, checked_out, cancelled or no_show"),
-    ("booked_on", "DATE", "hotel-local date the booking was made"),
-    ("cancelled_on", "DATE", "date of cancellation or no-show (null if neither)"),
-    ("checked_out_on", "DATE", "date the guest checked out (null until then); an early check-out frees later nights"),
-    ("arrival_date", "DATE", "first night"),
-    ("departure_date", "DATE", "check-out day (arrival + nights)"),
-    ("nights", "INTEGER", "number of nights; 0-night bookings occupy nothing"),
-    ("room_type", "VARCHAR", "room type code or name as the source names it"),
-    ("room_number", "VARCHAR", "assigned room (null where unknown)"),
-    ("guest_token", "VARCHAR", "opaque token of the guest (never a raw name); null where unknown"),
-    ("adults", "INTEGER", "adults"),
-    ("children", "INTEGER", "children (null where the source says NA)"),
-    ("babies", "INTEGER", "babies; null where the source has no infant count (Cloudbeds)"),
-    ("meal_plan", "VARCHAR", "RO, BB, HB, FB or unknown"),
-    ("is_dbb", "BOOLEAN", "dinner included (HB or FB)"),
-    ("is_package", "BOOLEAN", "sold as a package (false where the source has no such notion)"),
-    ("net_amount", "DOUBLE", "stay total net of tax, in currency"),
-    ("gross_amount", "DOUBLE", "stay total with tax; null where the source has no tax figure"),
-    ("currency", "VARCHAR", "ISO 4217"),
-    ("channel", "VARCHAR", "distribution channel as the source names it"),
-]
+#: The reservation fields every source normalises to, in table order (declared in ``core.reservation_table``).
+RESERVATION_FIELDS: list[tuple[str, str, str]] = [(c.name, c.type, c.doc) for c in reservation_table.FIELDS]
 FIELD_NAMES = [n for n, _, _ in RESERVATION_FIELDS]
 
 RESERVATION_VERSIONS = spec(
     "reservation_versions",
     [
-        ("hotel_id", "VARCHAR", "portfolio hotel id"),
-        ("source", "VARCHAR", "csv or a PMS name (mews, cloudbeds, ...)"),
-        ("external_id", "VARCHAR", "the source's id of the reservation"),
+        *((c.name, c.type, c.doc) for c in reservation_table.KEY_COLUMNS),
         ("version", "INTEGER", "1 for the first accepted record, +1 per accepted change"),
         *RESERVATION_FIELDS,
         ("source_as_of", "TIMESTAMP", "when the source's record was true (export business date end, or modified time)"),
@@ -208,8 +186,7 @@ def quarantine_rows(tx: Tx, rows: pl.DataFrame, *, batch_id: str) -> int:
 
 def record_sync(tx: Tx, status: dict) -> None:
     """Upsert the ``integration_status`` row of (hotel_id, source); ``status`` holds any of its columns."""
-    tx.ensure_table(INTEGRATION_STATUS)
-    tx.add_missing_columns(INTEGRATION_STATUS)
+    tx.ensure_table(INTEGRATION_STATUS)  # a table from an older release takes the columns added since
     key = {"h": status["hotel_id"], "s": status["source"]}
     current = tx.query("SELECT * FROM integration_status WHERE hotel_id = :h AND source = :s", key)
     row = current.to_dicts()[0] if current.height else {}

@@ -1,5 +1,8 @@
 """Hard rules of the unified model ``reservations`` (contract: one row per (source, hotel_id, external_id)).
 
+The columns, their types, nullability and per-column rules come from ``hotel_pipeline.core.reservation_table``;
+this module adds the rules that span columns.
+
 Every rule below holds on all 119,390 rows of the bundled data set and follows from the contract's semantics, so a
 failure means a source normaliser or the write path broke something, not that a hotel had an odd booking. Odd but
 possible bookings (negative or huge ADR, zero guests) are soft anomalies in ``anomalies``, never rejected here.
@@ -7,44 +10,18 @@ possible bookings (negative or huge ADR, zero guests) are soft anomalies in ``an
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pandera.polars as pa
 import polars as pl
 
-KEY = ["source", "hotel_id", "external_id"]
-STATUSES = ["confirmed", "checked_in", "checked_out", "cancelled", "no_show"]
-MEAL_PLANS = ["RO", "BB", "HB", "FB", "unknown"]
+from hotel_pipeline.core import reservation_table
+from hotel_pipeline.core.schemas.from_table import model_from_table
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
+
+KEY = list(reservation_table.KEY)
 
 
-class Reservations(pa.DataFrameModel):
+class ReservationRules(pa.DataFrameModel):
     """The newest accepted version of every reservation; a failure blocks the nights, the live board and pickup."""
-
-    hotel_id: str
-    source: str
-    external_id: str
-    status: str = pa.Field(isin=STATUSES)
-    booked_on: date
-    cancelled_on: date = pa.Field(nullable=True)
-    checked_out_on: date = pa.Field(nullable=True)
-    arrival_date: date
-    departure_date: date
-    nights: int = pa.Field(ge=0)
-    room_type: str = pa.Field(nullable=True)
-    room_number: str = pa.Field(nullable=True)
-    guest_token: str = pa.Field(nullable=True)
-    adults: int = pa.Field(ge=0)
-    children: int = pa.Field(ge=0, nullable=True)  # null where the source says NA
-    babies: int = pa.Field(ge=0, nullable=True)  # null where the source has no infant count (Cloudbeds)
-    meal_plan: str = pa.Field(isin=MEAL_PLANS)
-    is_dbb: bool
-    is_package: bool
-    net_amount: float
-    gross_amount: float = pa.Field(nullable=True)
-    currency: str = pa.Field(str_matches=r"^[A-Z]{3}$")
-    channel: str = pa.Field(nullable=True)
-    synced_at: datetime
-    version: int = pa.Field(ge=1)
 
     class Config:
         """Keys unique; types coerced because the two engines return slightly different integer widths."""
@@ -84,7 +61,7 @@ class Reservations(pa.DataFrameModel):
     def cancelled_on_matches_status(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """cancelled_on is set exactly for cancelled and no-show bookings, else the nights stay on (or off) wrongly."""
         return data.lazyframe.select(
-            (pl.col("status").is_in(["cancelled", "no_show"]) == pl.col("cancelled_on").is_not_null()).alias("ok")
+            (pl.col("status").is_in(OFF_THE_BOOKS) == pl.col("cancelled_on").is_not_null()).alias("ok")
         )
 
     @pa.dataframe_check(name="checked_out_on_matches_status")
@@ -97,4 +74,8 @@ class Reservations(pa.DataFrameModel):
     @pa.dataframe_check(name="is_dbb_matches_meal_plan")
     def is_dbb_matches_meal_plan(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Dinner-included is derived from the meal plan (HB or FB); a mismatch breaks the dining forecasts."""
-        return data.lazyframe.select((pl.col("is_dbb") == pl.col("meal_plan").is_in(["HB", "FB"])).alias("ok"))
+        return data.lazyframe.select((pl.col("is_dbb") == pl.col("meal_plan").is_in(DINNER_PLANS)).alias("ok"))
+
+
+Reservations = model_from_table("Reservations", reservation_table.RESERVATIONS, reservation_table.RULES,
+                                ReservationRules)

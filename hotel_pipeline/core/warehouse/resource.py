@@ -22,7 +22,7 @@ from hotel_pipeline.core.warehouse.duckdb_backend import DuckDBBackend
 from hotel_pipeline.core.warehouse.errors import WarehouseError
 from hotel_pipeline.core.warehouse.migration import migrate_table
 from hotel_pipeline.core.warehouse.postgres_backend import PostgresBackend
-from hotel_pipeline.core.warehouse.tables import TYPES, TableSpec, identifier
+from hotel_pipeline.core.warehouse.tables import TableSpec, identifier
 
 Backend = DuckDBBackend | PostgresBackend
 
@@ -103,23 +103,6 @@ class Tx:
         Safe when several runs create it at the same moment. See ``migration`` for what is refused and why.
         """
         migrate_table(self, spec, name=name, rebuildable=rebuildable)
-
-    def add_missing_columns(self, spec: TableSpec) -> list[str]:
-        """Add the columns ``spec`` declares that an existing table lacks (nullable, no rewrite of its rows).
-
-        Why: a table created by an older release must take the columns a newer one writes; adding a column keeps
-        every row (nothing that holds history is dropped or rewritten). Returns the names added."""
-        if not self.table_exists(spec.name):
-            return []
-        have = set(self.query(f"SELECT * FROM {identifier(spec.name)} LIMIT 0").columns)  # noqa: S608
-        missing = [c for c in spec.columns if c.name not in have]
-        if missing:
-            self.lock_ddl()
-        index = 0 if self.dialect == "duckdb" else 1
-        for column in missing:
-            self.execute(f"ALTER TABLE {identifier(spec.name)} ADD COLUMN {identifier(column.name)} "
-                         f"{TYPES[column.type][index]}")
-        return [c.name for c in missing]
 
     def lock_ddl(self) -> None:
         """Serialise schema changes until this transaction ends.

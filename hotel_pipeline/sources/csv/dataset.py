@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.vocabularies import OFF_THE_BOOKS
 
 #: The data set's hotel names and the demo portfolio ids they map to.
 DATASET_HOTEL_IDS = {"Resort Hotel": "H1", "City Hotel": "H2"}
@@ -127,7 +128,7 @@ def state_as_of(history: pl.DataFrame, as_of: date) -> pl.DataFrame:
         history.filter(pl.col("booked_on") <= pl.lit(as_of))
         .with_columns(status.alias("status"), status_date.alias("status_date"))
         .with_columns(
-            pl.when(pl.col("status").is_in(["cancelled", "no_show"])).then(pl.col("status_date")).alias("cancelled_on"),
+            pl.when(pl.col("status").is_in(OFF_THE_BOOKS)).then(pl.col("status_date")).alias("cancelled_on"),
             pl.when(pl.col("status") == "checked_out").then(pl.col("status_date")).alias("checked_out_on"),
         )
     )

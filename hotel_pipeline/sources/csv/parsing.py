@@ -25,6 +25,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from hotel_pipeline.core.portfolio import ImportLimits, Portfolio
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.csv.dataset import HOTEL_BOOKINGS_COLUMNS, MEAL_PLANS, MONTHS, stay_expressions
 from hotel_pipeline.unified.admission import admit
 
@@ -325,7 +326,7 @@ def map_rows(frame: pl.DataFrame, mapping: CsvMapping) -> pl.DataFrame:
     ).with_columns(frame.get_column(day), frame.get_column(year))
     return typed.with_columns(
         (
-            (pl.col("is_canceled_int") == 1) == pl.col("status").is_in(["cancelled", "no_show"])
+            (pl.col("is_canceled_int") == 1) == pl.col("status").is_in(OFF_THE_BOOKS)
         ).fill_null(False).alias("canceled_matches_status"),
     )
 
@@ -395,7 +396,7 @@ def to_unified(typed: pl.DataFrame, mapping: CsvMapping, row_number_ids: bool = 
         pl.col("children_int").alias("children"),
         pl.col("babies_int").alias("babies"),
         meal.alias("meal_plan"),
-        meal.is_in(["HB", "FB"]).alias("is_dbb"),
+        meal.is_in(DINNER_PLANS).alias("is_dbb"),
         pl.lit(False).alias("is_package"),
         (pl.col("adr_num") * pl.col("nights")).round(2).alias("net_amount"),
         pl.lit(None, dtype=pl.Float64).alias("gross_amount"),

@@ -27,13 +27,11 @@ import pandera.polars as pa
 import polars as pl
 
 from hotel_pipeline.core.portfolio import Hotel, Source
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, MEAL_PLANS, STATUSES
 from hotel_pipeline.sources.pms.errors import AuthError, ConfigError, IncompleteListingError
 from hotel_pipeline.sources.pms.http import HttpCore, RateLimit, RetryPolicy, TokenAuth
 from hotel_pipeline.sources.pms.pii import pii_key, tokenise
 from hotel_pipeline.unified import FIELD_NAMES
-
-STATUSES = ("confirmed", "checked_in", "checked_out", "cancelled", "no_show")
-MEAL_PLANS = ("RO", "BB", "HB", "FB", "unknown")
 
 
 @dataclass(frozen=True)
@@ -431,7 +429,7 @@ def reservations_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.Da
         pl.lit(ctx.hotel_id).alias("hotel_id"),
         pl.lit(ctx.source).alias("source"),
         pl.col("meal_plan").fill_null("unknown"),
-        pl.col("meal_plan").is_in(["HB", "FB"]).alias("is_dbb"),
+        pl.col("meal_plan").is_in(DINNER_PLANS).alias("is_dbb"),
         pl.col("is_package").fill_null(False),
         pl.col("currency").fill_null(ctx.currency),
     ).select(["hotel_id", "source", "external_id", *FIELD_NAMES]).unique("external_id", keep="last",

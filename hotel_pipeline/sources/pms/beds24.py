@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
@@ -170,7 +171,7 @@ def normalise(
             "status": status,
             "booked_on": _local_date(record.get("bookingTime"), timezone),
             "cancelled_on": _local_date(record.get("cancelTime") or record.get("modifiedTime"), timezone)
-            if status in ("cancelled", "no_show") else None,
+            if status in OFF_THE_BOOKS else None,
             "checked_out_on": checked_out_on,
             "arrival_date": arrival,
             "departure_date": departure,
@@ -181,7 +182,7 @@ def normalise(
             "children": record.get("numChild"),
             "babies": None,
             "meal_plan": meal,
-            "is_dbb": meal in ("HB", "FB"),
+            "is_dbb": meal in DINNER_PLANS,
             "is_package": False,
             "net_amount": None if net is None else round(net * share, 2),
             "gross_amount": None if gross is None else round(gross * share, 2),

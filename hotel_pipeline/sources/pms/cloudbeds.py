@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from hotel_pipeline.core.vocabularies import OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     Normalised,
@@ -257,7 +258,7 @@ def _booking_rows(rid: str, r: dict[str, Any], ctx: ExtractContext, meal_map: di
     if not rooms:
         raise ValueError("no rooms[]")
     booked_on = _local_day(r, "dateCreated", ctx.timezone)
-    cancelled_on = _local_day(r, "dateCancelled", ctx.timezone) if status in ("cancelled", "no_show") else None
+    cancelled_on = _local_day(r, "dateCancelled", ctx.timezone) if status in OFF_THE_BOOKS else None
     nets = [round(sum(float(v) for v in (room.get("detailedRoomRates") or {}).values()), 2) for room in rooms]
     total = float(r["total"]) if r.get("total") not in (None, "") else None
     channel = r.get("sourceName") or (r.get("source") or {}).get("name") or None

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from hotel_pipeline.core.vocabularies import BREAKFAST_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     Normalised,
@@ -85,7 +86,7 @@ def board_plan(product: dict[str, Any], meal_products: dict[str, str]) -> str | 
             return meal_products[name]
     names = product.get("Names")
     plan = meal_plan_from_words(*(names.values() if isinstance(names, dict) else ()))
-    return plan if plan in ("BB", "HB", "FB") else None
+    return plan if plan in BREAKFAST_PLANS else None
 
 
 def counts_toward_stay(item: dict[str, Any]) -> bool:
@@ -258,7 +259,7 @@ class MewsConnector(PmsConnector):
                 "external_id": r["Id"],
                 "status": status,
                 "booked_on": local_date(r.get("CreatedUtc"), ctx.timezone),
-                "cancelled_on": local_date(r.get("CancelledUtc"), ctx.timezone) if status in ("cancelled", "no_show")
+                "cancelled_on": local_date(r.get("CancelledUtc"), ctx.timezone) if status in OFF_THE_BOOKS
                 else None,
                 "checked_out_on": local_date(r.get("ActualEndUtc"), ctx.timezone) if status == "checked_out" else None,
                 "arrival_date": arrival,

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
@@ -110,7 +111,7 @@ def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
         "external_id": str(record["booking_id"]),
         "status": status,
         "booked_on": _date(record.get("booking_placed")),
-        "cancelled_on": _date(record.get("booking_cancelled")) if status in ("cancelled", "no_show") else None,
+        "cancelled_on": _date(record.get("booking_cancelled")) if status in OFF_THE_BOOKS else None,
         "checked_out_on": (_date(record.get("booking_departed")) or departure) if status == "checked_out" else None,
         "arrival_date": arrival,
         "departure_date": departure,
@@ -121,7 +122,7 @@ def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
         "children": _int(record.get("booking_children")),
         "babies": _int(record.get("booking_infants")),
         "meal_plan": meal,
-        "is_dbb": meal in ("HB", "FB"),
+        "is_dbb": meal in DINNER_PLANS,
         "is_package": False,
         "net_amount": net,
         "gross_amount": None,

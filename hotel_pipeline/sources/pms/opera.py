@@ -36,6 +36,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
@@ -155,7 +156,7 @@ def normalise(record: Mapping[str, Any], timezone: str = "UTC") -> list[dict[str
         if booked_end is not None and booked_end > departure:  # an early departure: the booked stay stands
             departure = booked_end
     cancelled_on = None
-    if status in ("cancelled", "no_show"):
+    if status in OFF_THE_BOOKS:
         when = (record.get("cancellationInfo") or {}).get("date") or (record.get("cancellation") or {}).get(
             "cancellationDate")
         if when:
@@ -191,7 +192,7 @@ def normalise(record: Mapping[str, Any], timezone: str = "UTC") -> list[dict[str
         "children": _int(stay.get("childCount")),
         "babies": _int((stay.get("childBuckets") or {}).get("bucket1Count")),
         "meal_plan": meal,
-        "is_dbb": meal in ("HB", "FB"),
+        "is_dbb": meal in DINNER_PLANS,
         # OPERA meal packages are inclusions of the rate, not a package deal: nothing here says "package".
         "is_package": False,
         "net_amount": per_room,

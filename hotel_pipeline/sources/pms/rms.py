@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
@@ -149,7 +150,7 @@ def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str],
         "external_id": str(record["id"]),
         "status": status,
         "booked_on": _date(record.get("createdDate")),
-        "cancelled_on": _date(record.get("cancelledDate")) if status in ("cancelled", "no_show") else None,
+        "cancelled_on": _date(record.get("cancelledDate")) if status in OFF_THE_BOOKS else None,
         "checked_out_on": (_date(record.get("departedDate")) or departure) if status == "checked_out" else None,
         "arrival_date": arrival,
         "departure_date": departure,
@@ -160,7 +161,7 @@ def normalise(record: Mapping[str, Any], meal_plans: Mapping[int, str],
         "children": record.get("children"),
         "babies": record.get("infants"),
         "meal_plan": meal,
-        "is_dbb": meal in ("HB", "FB"),
+        "is_dbb": meal in DINNER_PLANS,
         "is_package": False,
         "net_amount": net,
         "gross_amount": gross,

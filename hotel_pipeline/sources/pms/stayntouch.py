@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     ListingPage,
@@ -98,7 +99,7 @@ def normalise(record: Mapping[str, Any], room_types: Mapping[int, str], timezone
     meal = meal_plan_from(record.get("addons") or [], first.get("rate_code"))
     updated = parse_utc(record.get("updated_time") or record.get("created_time"))
     cancelled_on = None
-    if status in ("cancelled", "no_show"):
+    if status in OFF_THE_BOOKS:
         cancelled_on = local_date(record.get("canceled_date") or record.get("updated_time"), timezone)
     checked_out_on = None
     if status == "checked_out":
@@ -119,7 +120,7 @@ def normalise(record: Mapping[str, Any], room_types: Mapping[int, str], timezone
         "children": first.get("children"),
         "babies": first.get("infants"),
         "meal_plan": meal,
-        "is_dbb": meal in ("HB", "FB"),
+        "is_dbb": meal in DINNER_PLANS,
         "is_package": False,
         "net_amount": None if net is None else round(net, 2),
         "gross_amount": None if gross is None else round(gross, 2),
