@@ -187,7 +187,7 @@ def run_webhooks_bench(count: int = 10_000, rate: float = 200.0) -> list:
         Figure("8 webhooks", "ack latency p99 before the kill", round(r.percentile(0.99, calm), 1), "ms",
                target="< 50 ms", verdict="met" if r.percentile(0.99, calm) < 50 else "missed"),
         Figure("8 webhooks", f"apply run for {applied} events", round(result.apply_seconds, 2), "s",
-               note="one run: journal -> webhook_inbox, fetch by id (Mews) / incremental (Cloudbeds), board"),
+               note="one run: journal -> webhook_inbox, fetch by id (Mews, Cloudbeds), board"),
         Figure("8 webhooks", "lag receipt -> daily_metrics (one day's events)", round(lag, 2), "s",
                target="< 15 s sensor interval + fetch", verdict="met" if lag < 15 else "missed",
                note="plus the sensor's wait, at most one 15 s interval"),

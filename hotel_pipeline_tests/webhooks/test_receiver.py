@@ -74,6 +74,20 @@ def test_missing_credential_and_unknown_route(receiver) -> None:
     assert accepted(spool) == []
 
 
+def test_a_failing_counter_file_never_fails_a_delivery_that_is_on_disk(receiver) -> None:
+    """The wrong-credential counter is rewritten after the journal flush and its failure touches nothing else: a
+    stored delivery is answered 200 (it used to get the counter's error, a 500, though its record was on disk)."""
+    url, spool = receiver
+    (spool.root / "rejected.json").mkdir(parents=True)  # every rewrite of the counter file now fails
+    body = body_for("mews")
+    bad_url, bad_headers = target("mews", url, "wrong-secret").request(body)
+    assert httpx.post(bad_url, content=body, headers=bad_headers).status_code == 401
+    good_url, good_headers = target("mews", url).request(body)
+    answer = httpx.post(good_url, content=body, headers=good_headers)
+    assert answer.status_code == 200 and not answer.json()["duplicate"]
+    assert len(accepted(spool)) == 1
+
+
 def test_oversized_body_is_413_and_malformed_is_400_in_quarantine(receiver) -> None:
     url, spool = receiver
     big = b'{"EnterpriseId": "x", "Events": [], "pad": "' + b"x" * 5000 + b'"}'
