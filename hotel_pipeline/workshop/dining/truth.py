@@ -97,3 +97,35 @@ def venue_recovery(events: pl.DataFrame, truth: pl.DataFrame, venues: pl.DataFra
         se = r["est_std_s"] / math.sqrt(r["closed_drops"]) if r["closed_drops"] > 1 else math.nan
         rows.append({"venue_id": r["venue_id"], "adjusted_truth_mean_s": adj, "standard_error_s": se})
     return out.drop("_n_prime", "_n_off").join(pl.DataFrame(rows), on="venue_id", how="left").sort("venue_id")
+
+
+def paired_duration_errors(events: pl.DataFrame, truth: pl.DataFrame, interval_s: float) -> pl.DataFrame:
+    """Each closed drop next to the true re-opening it measured: ``error_s`` = observed - true duration.
+
+    A CLOSED drop event was first seen open at ``opened_at`` and first seen closed at ``observed_at``; the re-opening it
+    measured opened within the interval before ``opened_at`` and closed within the interval before ``observed_at``
+    (one match per event; lifecycles that merged several re-openings match none and are left out). Only re-openings
+    at least one interval long are kept: every one of them is seen whatever the poll phase, so the selection does not
+    depend on the phase and the error is centred (see ``duration_error_tolerance``).
+    """
+    slot = ["venue_id", "slot_date", "slot_time", "seating", "party_size"]
+    step = pl.duration(microseconds=int(interval_s * US))
+    closed = events.filter((pl.col("event_type") == "CLOSED") & (pl.col("lifecycle") == "drop")).select(
+        pl.col("venue_id").cast(pl.Int64), *slot[1:], "event_id", "opened_at", "observed_at", "duration_seconds")
+    paired = closed.join(truth.select(*slot, "open_at", "close_at", "duration_s"), on=slot).filter(
+        (pl.col("open_at") > pl.col("opened_at") - step) & (pl.col("open_at") <= pl.col("opened_at"))
+        & (pl.col("close_at") > pl.col("observed_at") - step) & (pl.col("close_at") <= pl.col("observed_at")))
+    return paired.filter(pl.col("duration_s") >= interval_s).with_columns(
+        (pl.col("duration_seconds") - pl.col("duration_s")).alias("error_s"))
+
+
+def duration_error_tolerance(n: int, interval_s: float, tests: int, false_failure: float) -> float:
+    """Largest |mean error| over ``n`` paired drops that chance explains, from the poll interval alone.
+
+    Per drop of true length d >= Δ, the observed duration is (polls inside the drop) x Δ, and with a poll phase
+    uniform over the interval the number of polls inside is floor or ceil of d/Δ with mean exactly d/Δ: the error lies
+    in (-Δ, Δ) and has mean 0. Hoeffding's inequality for n independent errors bounded in (-Δ, Δ) gives
+    P(|mean| >= t) <= 2 exp(-n t² / (2 Δ²)); solving for a family-wise false-failure rate ``false_failure`` shared by
+    ``tests`` venues (Bonferroni) gives t = Δ sqrt(2 ln(2 tests / false_failure) / n). No fitted σ, no normality.
+    """
+    return interval_s * math.sqrt(2.0 * math.log(2.0 * tests / false_failure) / n)
