@@ -1,5 +1,6 @@
-"""The vendors' own example bodies (SOURCES.md beside this file) through the connectors' normalisers, each compared
-with a unified row written by hand from the vendor's documentation.
+"""Vendor bodies (SOURCES.md beside this file says which are the vendors' own examples and which we wrote in the
+documented shape) through the connectors' normalisers, each compared with a unified row written by hand from the
+vendor's documentation.
 
 Also here, because real data carries them: records that are not bookings are skipped and counted, a hotel far from
 UTC gets its own business dates, and an unreadable value is quarantined naming it.
@@ -35,45 +36,47 @@ def rows(normalised) -> list[dict[str, Any]]:
 SYDNEY = ExtractContext("rms", "H9", "Australia/Sydney", "AUD")
 
 
-def test_rms_documented_search_answer_is_quarantined_naming_its_impossible_arrival() -> None:
-    """RMS's own example says ``"arrivalDate": "2016-28-08 13:26:00"``: no month 28, so no guessing."""
+def test_rms_search_answer_is_quarantined_naming_its_impossible_arrival() -> None:
+    """Day and month swapped (``"2017-31-03 14:00:00"``: no month 31), as in RMS's own documented example: no
+    guessing."""
     got = RmsConnector.normalise([{"label": "reservations", "body": body("rms_cloud/reservations_search_response.json")}],
                                  SYDNEY)
     assert got.reservations.height == 0
     [reject] = got.rejects
-    assert "3681" in reject["reason"] and "'2016-28-08 13:26:00'" in reject["reason"]
+    assert "4207" in reject["reason"] and "'2017-31-03 14:00:00'" in reject["reason"]
     stored = quarantine_payload(reject["payload"])  # what the quarantine table receives
-    assert "Smithers" not in stored and "Westingham" not in stored and '"areaName": "Room 7"' in stored
+    assert "Marlo" not in stored and "Featherstone" not in stored and '"areaName": "Cabin 12"' in stored
 
 
-def test_rms_documented_search_answer_with_its_arrival_typo_fixed() -> None:
+def test_rms_search_answer_with_its_arrival_fixed() -> None:
     record = body("rms_cloud/reservations_search_response.json")[0]
-    record["arrivalDate"] = "2016-08-28 13:26:00"  # the only change: month and day in their documented places
+    record["arrivalDate"] = "2017-03-31 14:00:00"  # the only change: month and day in their documented places
     got = RmsConnector.normalise([{"label": "reservations", "body": [record]}], SYDNEY)
     assert rows(got) == [{
-        "external_id": "3681", "status": "confirmed", "booked_on": date(2016, 8, 22), "cancelled_on": None,
-        "checked_out_on": None, "arrival_date": date(2016, 8, 28), "departure_date": date(2019, 9, 29),
-        "nights": 1127, "room_type": "Super Delux Queen", "room_number": "Room 7", "adults": 2, "children": 1,
-        "babies": 1, "meal_plan": "unknown",  # mealPlanId 16 is not in a /mealPlans answer here
+        "external_id": "4207", "status": "confirmed", "booked_on": date(2017, 3, 2), "cancelled_on": None,
+        "checked_out_on": None, "arrival_date": date(2017, 3, 31), "departure_date": date(2017, 4, 3),
+        "nights": 3, "room_type": "Lakeside Cabin", "room_number": "Cabin 12", "adults": 2, "children": 1,
+        "babies": 0, "meal_plan": "unknown",  # mealPlanId 21 is not in a /mealPlans answer here
         "is_dbb": False, "is_package": False, "net_amount": None, "gross_amount": None,  # no dailyRevenue read
-        "currency": "AUD", "channel": "Online"}]
+        "currency": "AUD", "channel": "Phone"}]
 
 
-def test_rms_documented_daily_revenue_gives_the_stay_amounts() -> None:
-    """The documented dailyRevenue example (reservation 163577: 2020-12-10 accommodation 360 incl. 32.72 GST, 2020-12-11
-    nothing) on a two-night stay of a tax-inclusive property: net 327.28, gross 360."""
-    record = {**body("rms_cloud/reservations_search_response.json")[0], "id": 163577,
-              "arrivalDate": "2020-12-10 14:00:00", "departureDate": "2020-12-12 10:00:00"}
+def test_rms_daily_revenue_gives_the_stay_amounts() -> None:
+    """A dailyRevenue answer in the documented shape (reservation 5133: 2021-03-04 accommodation 240 incl. 21.82 GST,
+    other 30 not room revenue; 2021-03-05 nothing) on a two-night stay of a tax-inclusive property: net 218.18,
+    gross 240."""
+    record = {**body("rms_cloud/reservations_search_response.json")[0], "id": 5133,
+              "arrivalDate": "2021-03-04 14:00:00", "departureDate": "2021-03-06 10:00:00"}
     ctx = ExtractContext("rms", "H9", "Australia/Sydney", "AUD", {"tax_inclusive": True})
     got = RmsConnector.normalise([{"label": "reservations", "body": [record]},
                                   {"label": "dailyRevenue", "body": body("rms_cloud/reservations_dailyRevenue_search_response.json")}],
                                  ctx)
     [row] = rows(got)
-    assert (row["nights"], row["net_amount"], row["gross_amount"]) == (2, 327.28, 360.0)
+    assert (row["nights"], row["net_amount"], row["gross_amount"]) == (2, 218.18, 240.0)
 
 
 def test_rms_stop_sells_and_quotes_are_skipped_and_counted() -> None:
-    base = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2016-08-28 13:26:00"}
+    base = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2017-03-31 14:00:00"}
     records = [{**base, "id": 1, "status": "stopSell"}, {**base, "id": 2, "status": "Quote"},
                {**base, "id": 3, "status": "Pencil"}, {**base, "id": 4, "status": "Teleported"}]
     got = RmsConnector.normalise([{"label": "reservations", "body": records}], SYDNEY)
@@ -84,10 +87,10 @@ def test_rms_stop_sells_and_quotes_are_skipped_and_counted() -> None:
 
 def test_rms_naive_local_times_are_the_hotels_dates() -> None:
     """RMS writes property-local times without an offset: 23:30 stays on its own date in Sydney (no shift via UTC)."""
-    record = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2016-08-28 13:26:00",
-              "createdDate": "2016-08-22 23:30:00"}
+    record = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2017-03-31 14:00:00",
+              "createdDate": "2017-03-02 23:30:00"}
     [row] = rows(RmsConnector.normalise([{"label": "reservations", "body": [record]}], SYDNEY))
-    assert row["booked_on"] == date(2016, 8, 22)
+    assert row["booked_on"] == date(2017, 3, 2)
 
 
 # -- Stayntouch ------------------------------------------------------------------------------------------------------
@@ -155,12 +158,12 @@ MEWS_PAGES = {"reservations": ("reservations_getAll_2023-06-06_response.json", "
                                               "ResourceCategoryAssignments"),
               "ageCategories": ("ageCategories_getAll_response.json", "AgeCategories")}
 PRAGUE = ExtractContext("mews", "H9", "Europe/Prague", "EUR")
-RESERVATION = "0f515589-99b4-423d-b83a-b237009f0509"
-UNKNOWN_AGE = "1f67644f-052d-4863-acdf-ae1600c60ca0"  # in the reservation example, not in the age categories one
+RESERVATION = "e6cc2718-ed3b-4f0c-b83b-ebeb12532f7a"
+UNKNOWN_AGE = "925615d9-1dd2-43eb-932a-5b19821b40ee"  # in the reservation example, not in the age categories one
 
 
 def mews_pages(**replace: Any) -> list[dict[str, Any]]:
-    """The documented example bodies as raw pages; ``replace`` swaps one label's list of items."""
+    """The Mews bodies (in the documented shape, values ours) as raw pages; ``replace`` swaps one label's items."""
     out = []
     for label, (file, key) in MEWS_PAGES.items():
         page = body(f"mews/{file}")
@@ -178,8 +181,8 @@ def _known_people() -> list[dict[str, Any]]:
     return [pc for pc in mews_reservation()["PersonCounts"] if pc["AgeCategoryId"] != UNKNOWN_AGE]
 
 
-def test_mews_documented_bodies_quarantine_an_unknown_age_category() -> None:
-    """The documented reservation counts 2 people of an age category the documented ageCategories answer does not
+def test_mews_bodies_quarantine_an_unknown_age_category() -> None:
+    """The reservation counts 2 people of an age category the ageCategories answer does not
     hold: they are not guessed to be children; the record is quarantined naming the category."""
     from hotel_pipeline.sources.pms.mews import MewsConnector
 
@@ -189,26 +192,26 @@ def test_mews_documented_bodies_quarantine_an_unknown_age_category() -> None:
     assert RESERVATION in reject["reason"] and UNKNOWN_AGE in reject["reason"]
 
 
-def test_mews_documented_reservation_as_a_unified_row() -> None:
+def test_mews_reservation_as_a_unified_row() -> None:
     from hotel_pipeline.sources.pms.mews import MewsConnector
 
     got = MewsConnector.normalise(mews_pages(reservations=[mews_reservation(PersonCounts=_known_people())]), PRAGUE)
     assert rows(got) == [{
         "external_id": RESERVATION, "status": "confirmed",
-        "booked_on": date(2023, 3, 23),  # CreatedUtc 16:00Z = 18:00 in Prague
+        "booked_on": date(2023, 3, 30),  # CreatedUtc 16:00Z = 18:00 in Prague
         "cancelled_on": None, "checked_out_on": None,
-        "arrival_date": date(2023, 4, 23), "departure_date": date(2023, 4, 25), "nights": 2,  # 16:00 -> 14:00 CEST
-        "room_type": None,  # RequestedResourceCategoryId 773d5e42... is not in the categories example
-        "room_number": "101",  # AssignedResourceId 20e00c32... = resource "101"
-        "adults": 2, "children": 0, "babies": 0,  # ab58c939... is the Adult category
+        "arrival_date": date(2023, 4, 30), "departure_date": date(2023, 5, 2), "nights": 2,  # 16:00 -> 14:00 CEST
+        "room_type": None,  # RequestedResourceCategoryId a358a9b1... is not in the categories answer
+        "room_number": "214",  # AssignedResourceId e6bc4827... = resource "214"
+        "adults": 2, "children": 0, "babies": 0,  # 02ff349d... is the Adult category
         "meal_plan": "RO",  # none of the example's order items belongs to this reservation
         "is_dbb": False, "is_package": False, "net_amount": 0.0, "gross_amount": 0.0,
         "currency": "EUR", "channel": "Connector"}]  # OriginDetails null -> Origin
-    assert got.guests["external_id"].to_list() == ["fadd5bb6-b428-45d5-94f8-fd0d89fece6d"]  # John Smith, tokenised
+    assert got.guests["external_id"].to_list() == ["a71dba49-5552-4a89-9ab4-fcb8093f36eb"]  # Ada Kowal, tokenised
 
 
 def _nights(*changes: dict[str, Any]) -> list[dict[str, Any]]:
-    """The documented SpaceOrder item (93.46 net, 100 gross) as nights of the documented reservation."""
+    """The SpaceOrder item (93.46 net, 100 gross) as nights of the reservation."""
     item = next(i for i in body("mews/orderItems_getAll_response.json")["OrderItems"] if i["Type"] == "SpaceOrder")
     return [{**item, "Id": f"{item['Id'][:-2]}{n:02d}", "ServiceOrderId": RESERVATION, **c}
             for n, c in enumerate(changes)]
@@ -258,8 +261,8 @@ def test_mews_names_in_any_locale_inquiries_and_waitlists() -> None:
 
 
 @pytest.mark.parametrize(("zone", "booked_on", "arrival"), [
-    ("Pacific/Auckland", date(2023, 3, 24), date(2023, 4, 24)),  # 16:00Z = 05:00 next day (NZDT); 14:00Z = 02:00
-    ("Pacific/Honolulu", date(2023, 3, 23), date(2023, 4, 23)),  # 06:00 / 04:00 the same day
+    ("Pacific/Auckland", date(2023, 3, 31), date(2023, 5, 1)),  # 16:00Z = 05:00 next day (NZDT); 14:00Z = 02:00 (NZST)
+    ("Pacific/Honolulu", date(2023, 3, 30), date(2023, 4, 30)),  # 06:00 / 04:00 the same day
 ])
 def test_mews_utc_instants_become_the_hotels_dates(zone: str, booked_on: date, arrival: date) -> None:
     from hotel_pipeline.sources.pms.mews import MewsConnector
@@ -285,8 +288,8 @@ def test_mews_three_room_group_is_three_reservations_with_their_own_amounts() ->
 
 
 def test_rms_three_room_group_is_three_reservations() -> None:
-    base = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2016-08-28 13:26:00"}
-    group = [{**base, "id": 3681 + n, "areaName": f"Room {7 + n}"} for n in range(3)]  # same groupReservationId
+    base = {**body("rms_cloud/reservations_search_response.json")[0], "arrivalDate": "2017-03-31 14:00:00"}
+    group = [{**base, "id": 4207 + n, "areaName": f"Cabin {12 + n}"} for n in range(3)]  # same groupReservationId
     got = RmsConnector.normalise([{"label": "reservations", "body": group}], SYDNEY)
     assert got.reservations.select("external_id", "room_number").rows() == [
-        ("3681", "Room 7"), ("3682", "Room 8"), ("3683", "Room 9")]
+        ("4207", "Cabin 12"), ("4208", "Cabin 13"), ("4209", "Cabin 14")]
