@@ -138,3 +138,62 @@ def test_workspace_loads_like_dagster_dev_without_deprecations(tmp_path: Path) -
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=repo)
     assert proc.returncode == 0 and int(proc.stdout.strip().splitlines()[-1]) >= 13, proc.stderr[-3000:]
     assert "Deprecat" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_concurrent_rewrites_on_postgres_leave_one_copy(postgres_warehouse: Warehouse, tmp_path: Path) -> None:
+    """Two runs rebuilding the same table at once (two nightly runs of one date, an extract of one hotel twice): the
+    second waits for the first to commit, then replaces its rows; both copies never stay (under READ COMMITTED a
+    plain DELETE + INSERT keeps both, and a blocking check then fails on duplicate keys)."""
+    import threading
+    import time
+
+    from hotel_pipeline.core.clock import Clock
+    from hotel_pipeline.core.portfolio import parse_portfolio
+    from hotel_pipeline.core.sql_models import parse_model
+    from hotel_pipeline.pacing.hotels import write_hotels
+
+    path = tmp_path / "t_rebuilt.sql"
+    path.write_text("-- materialized: table\n-- column k INTEGER: a key\nselect 1 as k union all select 2 as k\n")
+    m = parse_model(path)
+    portfolio = parse_portfolio({"hotels": [{"id": "H1", "name": "One", "timezone": "UTC", "currency": "EUR",
+                                             "capacity": 10}]})
+    clock = Clock(frozen_at="2016-07-20T03:00:00+00:00")
+
+    def rewrite(tx) -> None:
+        run_model(tx, m)
+        write_hotels(tx, portfolio, clock)
+
+    with postgres_warehouse.transaction() as tx:
+        rewrite(tx)
+    first_written, errors = threading.Event(), []
+
+    def first() -> None:
+        try:
+            with postgres_warehouse.transaction() as tx:
+                rewrite(tx)
+                first_written.set()
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and not postgres_warehouse.query(
+                        "SELECT 1 AS w FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database() AND pid <> pg_backend_pid()").height:
+                    time.sleep(0.02)  # commit only once the second run is waiting on this one
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+            first_written.set()
+
+    def second() -> None:
+        first_written.wait(30)
+        try:
+            with postgres_warehouse.transaction() as tx:
+                rewrite(tx)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert postgres_warehouse.query("SELECT k FROM t_rebuilt ORDER BY k")["k"].to_list() == [1, 2]
+    assert postgres_warehouse.query("SELECT hotel_id FROM hotels")["hotel_id"].to_list() == ["H1"]

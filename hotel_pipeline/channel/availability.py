@@ -140,6 +140,7 @@ def refresh_availability(warehouse: Warehouse, hotel: HotelChannel, as_of: date,
     """Recompute and replace the hotel's rows of ``channel_availability`` in one transaction."""
     with warehouse.transaction() as tx:
         tx.ensure_table(CHANNEL_AVAILABILITY)
+        tx.lock_for_rewrite(CHANNEL_AVAILABILITY.name)
         frame, issues = compute_availability(tx, hotel, as_of, computed_at)
         tx.execute("DELETE FROM channel_availability WHERE hotel_id = :h", {"h": hotel.hotel_id})
         tx.insert_frame(CHANNEL_AVAILABILITY.name, frame)

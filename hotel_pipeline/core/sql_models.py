@@ -228,6 +228,8 @@ def run_model(tx: Tx, m: SqlModel | str, params: dict[str, Any] | None = None) -
         tx.execute(f"DROP VIEW IF EXISTS {m.name}")
         tx.execute(f"CREATE VIEW {m.name} AS SELECT {cols} FROM ({m.sql}) AS q")  # noqa: S608
         return -1
+    if m.materialized in ("table", "incremental"):
+        tx.lock_for_rewrite(m.name)  # a concurrent run's rewrite of the same rows must not leave both copies
     if m.materialized == "table":
         if tx.table_exists(m.name):
             tx.execute(f"DELETE FROM {m.name}")  # noqa: S608 - emptied first, so a type change applies to no rows

@@ -131,6 +131,8 @@ def apply_polls(tx: Tx, attempts: pl.DataFrame, observations: pl.DataFrame, *, p
                 prune_before: datetime | None = None) -> tuple[Applied, Advance]:
     """Process one batch of polls inside ``tx`` (see module docstring)."""
     ensure_dining_tables(tx)
+    for table in ("dining_poll_state", "dining_slot_state"):
+        tx.lock_for_rewrite(table)  # read, advanced and replaced as one: a concurrent batch waits, never interleaves
     keys, slots = load_state(tx)
     adv = advance(attempts, observations, keys, slots, prune_before=prune_before)
     inserted = insert_new_events(tx, adv.events, processed_at)

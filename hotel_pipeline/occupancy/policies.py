@@ -21,6 +21,7 @@ HOTEL_POLICIES = spec(
 def write_policies(tx: Tx, portfolio: Portfolio) -> int:
     """Replace ``hotel_policies`` with the portfolio's (inside the caller's transaction)."""
     tx.ensure_table(HOTEL_POLICIES)
+    tx.lock_for_rewrite("hotel_policies")
     tx.execute("DELETE FROM hotel_policies")
     return tx.insert_frame("hotel_policies", HOTEL_POLICIES.conform(pl.DataFrame(
         [{"hotel_id": h.id, "guest_display": h.guest_display, "retention_days": h.retention_days}

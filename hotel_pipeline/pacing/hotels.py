@@ -39,6 +39,7 @@ def write_hotels(tx: Tx, portfolio: Portfolio, clock: Clock) -> pl.DataFrame:
     """Replace the ``hotels`` table with the portfolio at this clock (inside the caller's transaction)."""
     frame = hotels_frame(portfolio, clock)
     tx.ensure_table(HOTELS)
+    tx.lock_for_rewrite("hotels")
     tx.execute("DELETE FROM hotels")
     tx.insert_frame("hotels", frame)
     return frame

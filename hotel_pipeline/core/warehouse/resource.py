@@ -114,6 +114,18 @@ class Tx:
         if self.dialect == "postgres":
             self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": DDL_LOCK_KEY})
 
+    def lock_for_rewrite(self, table: str) -> None:
+        """Hold off every other writer of ``table`` until this transaction ends, readers never.
+
+        A rewrite (DELETE then INSERT of the same keys) by two concurrent runs on Postgres would otherwise keep both
+        runs' rows: under READ COMMITTED the second DELETE waits for the first run's commit, then deletes only the
+        rows its snapshot saw, never the ones just inserted. SHARE ROW EXCLUSIVE conflicts with itself and with
+        writes, not with SELECT, so analysts keep reading the committed table while a run rebuilds it. Take it before
+        the transaction writes the table. DuckDB writers are already serialised by the writer lock.
+        """
+        if self.dialect == "postgres" and self.table_exists(table):
+            self.execute(f"LOCK TABLE {identifier(table)} IN SHARE ROW EXCLUSIVE MODE")
+
     def temp_table(self, name: str, frame: pl.DataFrame, spec: TableSpec | None = None) -> str:
         """A temporary table holding ``frame`` for this transaction's joins (dropped at commit on Postgres)."""
         from hotel_pipeline.core.warehouse.tables import Column, portable_type

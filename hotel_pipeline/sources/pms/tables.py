@@ -56,6 +56,7 @@ def upsert(tx: Tx, table_spec, frame: pl.DataFrame) -> int:
                                             maintain_order=True)
     name = identifier(table_spec.name)
     tmp = f"_incoming_{name}"
+    tx.lock_for_rewrite(name)
     tx.temp_table(tmp, rows.select("source", "hotel_id", "external_id"))
     tx.execute(
         f"DELETE FROM {name} WHERE EXISTS (SELECT 1 FROM {tmp} i WHERE i.source = {name}.source "  # noqa: S608
