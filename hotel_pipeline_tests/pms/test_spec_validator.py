@@ -38,6 +38,30 @@ def test_cloudbeds_response_types_nullable_and_field_path() -> None:
     assert "data[0].status: 'booked' is not one of" in str(err.value)
 
 
+def test_alike_records_of_later_bodies_are_skipped_and_a_new_breach_still_reported() -> None:
+    """The sandbox validates a whole extract's pages with one memory: a record alike one already validated (it
+    differs only in ids, dates and amounts) is not validated again, a breach is reported where it first appears,
+    and a breach of a new kind in a later page is reported too."""
+    spec = OpenApiSpec.load("cloudbeds")
+    seen: set[str] = set()
+
+    def page(first: int, status: str, adults: object) -> dict:
+        return {"success": True, "data": [{"reservationID": str(first + i), "status": status,
+                                           "rooms": [{"adults": adults, "children": "0"}]} for i in range(50)]}
+
+    assert spec.response_violations("GET", CB_LIST, 200, page(100, "confirmed", "2"), seen=seen) == []
+    remembered = len(seen)
+    assert spec.response_violations("GET", CB_LIST, 200, page(200, "confirmed", "2"), seen=seen) == []
+    assert len(seen) == remembered  # nothing new to validate on the alike page
+    later = spec.response_violations("GET", CB_LIST, 200, page(300, "booked", "2"), seen=seen)
+    assert any("data[0].status: 'booked' is not one of" in p for p in later)
+    typed = spec.response_violations("GET", CB_LIST, 200, page(400, "confirmed", 2), seen=seen)
+    assert any("data[0].rooms[0].adults: 2 is not of type 'string'" in p for p in typed)
+    # without a memory every call stands alone: the same bad page is reported each time
+    assert spec.response_violations("GET", CB_LIST, 200, page(300, "booked", "2"))
+    assert spec.response_violations("GET", CB_LIST, 200, page(300, "booked", "2"))
+
+
 def test_beds24_arrays_in_query_request_bodies_and_error_bodies() -> None:
     spec = OpenApiSpec.load("beds24")
     spec.validate_request("GET", "/bookings", {"id": ["1", "2"], "arrivalFrom": "2024-01-01", "status": ["request"]})

@@ -95,30 +95,71 @@ def _nullable(node: Any) -> Any:
     return {"anyOf": [node, {"type": "null"}]}
 
 
-_LONG_DIGITS = re.compile(r"\d{2,}")
+_CHARACTER_RUNS = [(re.compile(r"[A-Z]+"), "A"), (re.compile(r"[a-z]+"), "a"), (re.compile(r"[0-9]+"), "1")]
 
 
-def _distinct(value: Any, positions: dict[int, list[int]]) -> Any:
-    """``value`` with the records of each list that differ only in multi-digit numbers (ids, dates, amounts) kept
-    once: a page of 200 reservations rendered alike is validated in a few shapes, not 200 times (what decides
-    validity, types, enum words, nulls, missing fields and single-digit counts, is kept in the key). ``positions``
-    maps each kept list to the original index of every element it keeps, for error paths."""
+def _signature(text: str) -> str:
+    """The character classes of a free string, runs collapsed ("Beatriz" -> "Aa", "C104" -> "A1",
+    "2015-07-04" -> "1-1-1"): what a pattern or type sees of it, not which name, id or date it is."""
+    for run, mark in _CHARACTER_RUNS:
+        text = run.sub(mark, text)
+    return text
+
+
+def _shape(value: Any, words: frozenset[str]) -> Any:
+    """What decides a value's validity against a schema: keys, types, nulls, booleans, enum words (kept verbatim),
+    the character classes of other strings, integer or not; repeated entries of a list or of a dict keyed by ids
+    or dates collapse into one."""
     if isinstance(value, dict):
-        return {k: _distinct(v, positions) for k, v in value.items()}
+        return ("{", frozenset((key if key in words else _signature(str(key)), _shape(item, words))
+                               for key, item in value.items()))
+    if isinstance(value, list):
+        return ("[", frozenset(_shape(item, words) for item in value), len(value) > 0)
+    if isinstance(value, str):
+        return value if value in words else ("s", _signature(value))
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return 1
+    return 1.5 if isinstance(value, float) else repr(type(value))
+
+
+def _distinct(value: Any, positions: dict[int, list[int]], words: frozenset[str] = frozenset(),
+              seen: set[Any] | None = None, at: str = "") -> Any:
+    """``value`` with the records of each list kept once per shape (see ``_shape``): a page of 200 reservations
+    rendered alike is validated in a few shapes, not 200 times. ``positions`` maps each kept list to the original
+    index of every element it keeps, for error paths. ``seen`` (shapes of records already validated at the same
+    place of earlier bodies) extends the same rule across bodies."""
+    seen = set() if seen is None else seen
+    if isinstance(value, dict):
+        return {k: _distinct(v, positions, words, seen, f"{at}/{k}") for k, v in value.items()}
     if not isinstance(value, list):
         return value
-    kept, where, seen = [], [], set()
+    kept, where = [], []
     for index, item in enumerate(value):
-        key = _LONG_DIGITS.sub("11", json.dumps(item, sort_keys=True, default=str)) if isinstance(
-            item, dict | list) else None
+        key = (at, _shape(item, words)) if isinstance(item, dict | list) else None
         if key is not None and key in seen:
             continue
         if key is not None:
             seen.add(key)
-        kept.append(_distinct(item, positions))
+        kept.append(_distinct(item, positions, words, seen, at + "/*"))
         where.append(index)
     positions[id(kept)] = where
     return kept
+
+
+def _enum_words(node: Any) -> frozenset[str]:
+    """Every string an ``enum`` of the document names: the words a shape keeps verbatim."""
+    words: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            words.update(str(v) for v in current.get("enum") or [] if isinstance(v, str))
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return frozenset(words)
 
 
 def _original_path(distinct: Any, path: list[Any], positions: dict[int, list[int]]) -> list[Any]:
@@ -159,6 +200,7 @@ class OpenApiSpec:
         self.base_path = self._base_path()
         self.operations = self._operations()
         self._validators: dict[str, Draft4Validator] = {}
+        self.enum_words = _enum_words(self.document)
 
     # -- loading -----------------------------------------------------------------------------------------------
     @classmethod
@@ -222,9 +264,9 @@ class OpenApiSpec:
             self._validators[pointer] = Draft4Validator({"$ref": f"{self.uri}#{pointer}"}, registry=self.registry)
         return self._validators[pointer]
 
-    def _schema_errors(self, pointer: str, value: Any, what: str) -> list[str]:
+    def _schema_errors(self, pointer: str, value: Any, what: str, seen: set[Any] | None = None) -> list[str]:
         positions: dict[int, list[int]] = {}
-        distinct = _distinct(value, positions)
+        distinct = _distinct(value, positions, self.enum_words, seen, pointer)
         errors = sorted(self._validator(pointer).iter_errors(distinct), key=lambda e: [str(p) for p in e.path])
         out = []
         for err in errors[:20]:
@@ -365,8 +407,12 @@ class OpenApiSpec:
 
     # -- responses -----------------------------------------------------------------------------------------------
     def response_violations(self, method: str, path: str, status: int, body: Any,
-                            strict_status: bool = False) -> list[str]:
-        """Every way a response body breaks the schema documented for ``status`` ([] when it follows it)."""
+                            strict_status: bool = False, seen: set[Any] | None = None) -> list[str]:
+        """Every way a response body breaks the schema documented for ``status`` ([] when it follows it).
+
+        With ``seen`` (one set kept across calls), a record alike one validated by an earlier call is not validated
+        again: a whole extract's responses cost what their distinct records cost, and each breach is still reported
+        once, at its first appearance."""
         try:
             op, _ = self.operation(method, path)
         except SpecViolation as err:
@@ -392,7 +438,7 @@ class OpenApiSpec:
             if ctype is None or "schema" not in content[ctype]:
                 return []
             schema_pointer = f"{pointer}/content/{_escape(ctype)}/schema"
-        return [f"{prefix}: {m}" for m in self._schema_errors(schema_pointer, body, "body")]
+        return [f"{prefix}: {m}" for m in self._schema_errors(schema_pointer, body, "body", seen)]
 
     def validate_response(self, method: str, path: str, status: int, body: Any, strict_status: bool = False) -> None:
         """Raise SpecViolation unless ``body`` follows the schema documented for ``status`` of the operation."""

@@ -63,6 +63,8 @@ class Sandbox:
         self._violations_lock = threading.Lock()
         self._unchecked: list[tuple[str, str, str, int, bytes]] = []
         self._unchecked_requests: list[tuple[VendorHandler, SandboxRequest]] = []
+        #: keys of response records already validated (see ``OpenApiSpec.response_violations``)
+        self._validated_records: set[object] = set()
         for vendor, creds in config.credentials.items():
             if vendor not in classes:
                 raise ValueError(f"the sandbox has no vendor {vendor!r}; known: {sorted(classes)}")
@@ -104,7 +106,8 @@ class Sandbox:
             self._check_request(handler, request)
         for vendor, method, path, status, payload in pending:
             body = json.loads(payload)  # what went on the wire (dates as strings), not the Python objects
-            self._record(OpenApiSpec.load(vendor).response_violations(method, path, status, body))
+            self._record(OpenApiSpec.load(vendor).response_violations(method, path, status, body,
+                                                                      seen=self._validated_records))
 
     def _record(self, problems: list[str]) -> None:
         if problems:
