@@ -11,11 +11,12 @@ import dagster as dg
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from dagster._core.execution.backfill import BulkActionStatus
 
 from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.pacing.recorder import take_snapshots
-from hotel_pipeline.workshop.demo import run_pacing_demo
+from hotel_pipeline.workshop.demo import NIGHT_TAG, run_pacing_demo
 from hotel_pipeline_tests.pipeline_helpers import clock_at
 
 #: Every table the pacing pipeline writes, with the order that makes two copies comparable row by row.
@@ -60,6 +61,8 @@ def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONT
         evaluations = [e.dagster_event.event_specific_data for run in instance.get_runs()
                        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
         run_short_pipeline.evaluated = {e.asset_check_key.name for e in evaluations}
+        run_short_pipeline.backfills = instance.get_backfills()
+        run_short_pipeline.runs = instance.get_runs()
         return Counter((e.asset_check_key.name, e.passed) for e in evaluations if e.asset_check_key.name in checks)
 
 
@@ -82,6 +85,18 @@ def test_postgres_pipeline_equals_duckdb(duckdb_warehouse: Warehouse, postgres_w
     # The warning checks run too (the demo launches the deployment's jobs, which carry every check of their assets).
     assert {"reservations_adr_outliers", "reservations_zero_guests", "daily_metrics_over_capacity",
             "pacing_snapshots_over_capacity"} <= run_short_pipeline.evaluated
+    # The reconstruction is one Dagster backfill (the UI's Backfills page), complete, whose one run did the range;
+    # every run names the simulated night it belongs to.
+    [backfill] = run_short_pipeline.backfills
+    assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+    [backfill_run] = [r for r in run_short_pipeline.runs if r.tags.get("dagster/backfill") == backfill.backfill_id]
+    assert (backfill_run.job_name, backfill_run.tags["dagster/asset_partition_range_start"]) == (
+        "reconstruct_history_job", "2016-07-01")
+    done = backfill.asset_backfill_data
+    assert done is not None and done.materialized_subset == done.target_subset
+    assert sorted(done.target_subset.get_partitions_subset(dg.AssetKey("pacing_snapshots")).get_partition_keys()) == [
+        f"2016-07-{d:02d}" for d in range(1, 18)]
+    assert all(NIGHT_TAG in r.tags for r in run_short_pipeline.runs)
     assert run_short_pipeline(postgres_warehouse, data_dir / "b") == checked
     left, right = snapshot_tables(duckdb_warehouse), snapshot_tables(postgres_warehouse)
     assert left["pacing_snapshots"].height == 2 * 365 * (17 + 3)

@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +194,43 @@ class Deployment:
             raise RuntimeError(f"the demo's {name} run for {night} failed (run {result.run_id}; `make dev` shows it)")
         return time.monotonic() - started
 
+    def backfill(self, name: str, at: datetime, *, night: date, start: date, end: date) -> float:
+        """Job ``name`` over the partitions start .. end as one Dagster backfill (single run, the job's backfill
+        policy): the run carries the backfill's id and the UI's Backfills page lists it with its run.
+
+        The backfill record is added once the run has succeeded, already complete: a daemon of ``make dev`` on the
+        same instance never sees a requested backfill it would launch again.
+        """
+        import dagster as dg
+        from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+        from dagster._core.utils import make_new_backfill_id
+
+        job = self.defs.resolve_job_def(name)
+        backfill_id = make_new_backfill_id()
+        tags = {DEMO_TAG: "true", NIGHT_TAG: night.isoformat()}
+        requested = time.time()
+        took = self.job(name, at, night=night, tags={
+            "dagster/backfill": backfill_id,
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        })
+        keys = job.partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(start.isoformat(), end.isoformat()))
+        record = PartitionBackfill.from_asset_partitions(
+            backfill_id=backfill_id, asset_graph=self.repository.asset_graph, partition_names=keys,
+            asset_selection=sorted(job.asset_layer.selected_asset_keys), backfill_timestamp=requested, tags=tags,
+            dynamic_partitions_store=self.instance, all_partitions=False,
+            title=f"{name} {start} .. {end}", description="make demo: the past, reconstructed on the first night",
+            run_config=None)
+        data = record.asset_backfill_data
+        assert data is not None
+        done = data._replace(requested_runs_for_target_roots=True, requested_subset=data.target_subset,
+                             materialized_subset=data.target_subset)
+        self.instance.add_backfill(
+            record.with_asset_backfill_data(done, dynamic_partitions_store=self.instance,
+                                            asset_graph=self.repository.asset_graph)
+            .with_status(BulkActionStatus.COMPLETED_SUCCESS).with_end_timestamp(time.time()))
+        return took
+
     def schedule_requests(self, name: str, at: datetime) -> list[dg.RunRequest]:
         import dagster as dg
 
@@ -274,15 +311,31 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
                 took = deployment.run_schedule(f"recorder_0300_{zone}", record_at, night)
                 parts.append(f"03:00 nightly job {sum(took):.1f} s")
             if night == first_night:  # the past, reconstructed once the first sync brought the booking history
-                took_past = deployment.job("reconstruct_history_job", record_at, night=night, tags={
-                    "dagster/asset_partition_range_start": reconstruct_from.isoformat(),
-                    "dagster/asset_partition_range_end": (first_night - timedelta(days=1)).isoformat(),
-                })
+                took_past = deployment.backfill("reconstruct_history_job", record_at, night=night,
+                                                start=reconstruct_from, end=first_night - timedelta(days=1))
                 parts.append(f"backfill {reconstruct_from} .. {first_night - timedelta(days=1)} {took_past:.1f} s")
             progress.night(night, parts)
         took = deployment.job("publish_job", record_at, night=last_night)
         progress.echo(f"  publish: Parquet exports and pace report {took:.1f} s")
     return deployment.runs
+
+
+def record_dining(deployment: Deployment, dining: dict[str, Any]) -> None:
+    """The dining group in Dagster after the simulated market: its aggregates rebuilt by ``dining_metrics_job``
+    through its hourly schedule (with their checks), and the events the simulation wrote in process reported
+    as materialisations of ``slot_events`` and ``alert_events`` (no run: no poll went over the network)."""
+    import dagster as dg
+
+    from hotel_pipeline.defs.dining.definitions import dining_metrics_schedule
+    from hotel_pipeline.workshop.dining_demo import DEMO_START
+
+    end = (DEMO_START + timedelta(days=DINING_DAYS)).replace(tzinfo=UTC)
+    deployment.run_schedule(dining_metrics_schedule.name, end, LAST_NIGHT)
+    note = f"make demo: {DINING_DAYS:g} simulated days of the default market, written in process (no run)"
+    for key, meta in (("slot_events", {"polls": dining["polls"], "events": dining["slot_events"]}),
+                      ("alert_events", {"events": dining["alert_events"]})):
+        deployment.instance.report_runless_asset_event(dg.AssetMaterialization(
+            key, description=note, metadata=meta, tags={DEMO_TAG: "true", NIGHT_TAG: LAST_NIGHT.isoformat()}))
 
 
 # --- the command ---------------------------------------------------------------------------------------------------
@@ -412,7 +465,8 @@ def main(reset: bool = False) -> None:
             from hotel_pipeline.workshop.dining_demo import run_dining_demo
 
             print(f"\nrestaurant market: {DINING_DAYS:g} simulated days of the default market, polled every 60 s")
-            run_dining_demo(warehouse, days=DINING_DAYS)
+            dining = run_dining_demo(warehouse, days=DINING_DAYS)
+            record_dining(Deployment(warehouse, instance, portfolio), dining)
             print(f"  dining took {time.monotonic() - dining_started:.0f} s")
         record_owned_tables(warehouse, before)
     home = demo_dir()

@@ -23,6 +23,7 @@ from hotel_pipeline.core.portfolio import Portfolio, Source, current_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import build_defs
 from hotel_pipeline.occupancy.residents import residents_list
+from hotel_pipeline.workshop.demo import DEMO_TAG, NIGHT_TAG
 from hotel_pipeline.workshop.sandbox.restaurant.bookings import bookings_csv_rows, generate_bookings
 from hotel_pipeline.workshop.sandbox.restaurant.server import API_KEY, ResosSandbox
 
@@ -34,13 +35,14 @@ KEY_ENV = "HOTEL_RESOS_API_KEY_DEMO"
 
 
 def _run(defs: dg.Definitions, names: list[str], warehouse: Warehouse, clock: Clock,
-         instance: dg.DagsterInstance) -> None:
+         instance: dg.DagsterInstance, night: date) -> None:
     assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
               and any(k.to_user_string() in names for k in a.keys)]
     checks = [c for c in defs.asset_checks or []
               if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
     result = dg.materialize([*assets, *checks], instance=instance, resources={"warehouse": warehouse, "clock": clock},
-                            selection=names, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+                            selection=names, tags={DEMO_TAG: "true", NIGHT_TAG: night.isoformat()},
+                            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         raise RuntimeError(f"occupancy demo run of {names} failed")
 
@@ -60,7 +62,7 @@ def run_occupancy_demo(warehouse: Warehouse, instance: dg.DagsterInstance, portf
     portfolio = portfolio or current_portfolio()
     tz = portfolio.hotels[0].timezone
     clock = Clock(frozen_at=local_instant(last_night, tz, 3, 30).isoformat())
-    _run(build_defs(portfolio), OCCUPANCY, warehouse, clock, instance)
+    _run(build_defs(portfolio), OCCUPANCY, warehouse, clock, instance, last_night)
     generated = {h.id: generate_bookings(warehouse, h.id, last_night, restaurant_nights) for h in portfolio.hotels}
     inbox = settings.inbox_dir() / "restaurant"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,7 @@ def run_occupancy_demo(warehouse: Warehouse, instance: dg.DagsterInstance, portf
             writer.writerows(rows)
     os.environ[KEY_ENV] = API_KEY  # a sandbox value, not a secret
     with ResosSandbox(generated[portfolio.hotels[0].id]) as url:
-        _run(build_defs(with_restaurants(portfolio, url)), RESTAURANT, warehouse, clock, instance)
+        _run(build_defs(with_restaurants(portfolio, url)), RESTAURANT, warehouse, clock, instance, last_night)
     first = portfolio.hotels[0]
     listed = residents_list(warehouse, first, last_night, 7, requested_by="make demo", now=clock.now_naive_utc())
     print_occupancy(warehouse, listed, first.guest_display)

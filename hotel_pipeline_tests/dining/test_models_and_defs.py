@@ -188,3 +188,24 @@ def test_a_failing_dining_contract_reports_its_rows_without_pandas(duckdb_wareho
     assert result.passed is False
     assert result.metadata["failure_count"].value > 0
     assert "|" in result.metadata["failures"].value
+
+
+def test_the_demo_leaves_every_dining_asset_materialised_in_dagster(duckdb_warehouse: Warehouse,
+                                                                     tmp_path: Path) -> None:
+    """After the demo's market the UI's dining group is not "Never materialized": the aggregates by a run of
+    dining_metrics_job from its schedule (checks evaluated), the in-process events as reported materialisations."""
+    from hotel_pipeline.core.portfolio import load_portfolio
+    from hotel_pipeline.workshop.demo import NIGHT_TAG, Deployment, record_dining
+
+    summary = fill(duckdb_warehouse)
+    (tmp_path / "dagster").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:
+        record_dining(Deployment(duckdb_warehouse, instance, load_portfolio()), summary)
+        [run] = instance.get_runs()
+        assert (run.job_name, run.tags["dagster/schedule_name"]) == ("dining_metrics_job", "dining_metrics_job_schedule")
+        assert run.status == dg.DagsterRunStatus.SUCCESS and NIGHT_TAG in run.tags
+        for key in ("slot_events", "alert_events", *DINING_MODELS):
+            assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
+        checks = {e.dagster_event.event_specific_data.asset_check_key.name for e in instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)}
+        assert checks == {f"{m}_schema" for m in DINING_MODELS}

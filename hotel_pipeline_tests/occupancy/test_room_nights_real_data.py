@@ -114,10 +114,13 @@ def test_the_demo_leaves_room_nights_forecast_and_restaurant_links_for_both_hote
     import dagster as dg
 
     from hotel_pipeline.core.portfolio import load_portfolio
+    from hotel_pipeline.workshop.demo import NIGHT_TAG
     from hotel_pipeline.workshop.occupancy_demo import run_occupancy_demo
 
     with dg.DagsterInstance.ephemeral() as instance:
         run_occupancy_demo(live, instance, load_portfolio(), last_night=T)
+        runs = instance.get_runs()  # tagged with the night, as every run the demo launches
+        assert runs and all(r.tags.get(NIGHT_TAG) == T.isoformat() for r in runs)
     assert board_mismatches(live).height == 0
     per_hotel = live.query(
         "SELECT hotel_id, source, COUNT(*) AS bookings, SUM(CASE WHEN match_method = 'booking_number' THEN 1 ELSE 0 "
