@@ -92,6 +92,11 @@ def frozen_clock() -> Clock:
     return Clock(frozen_at="2016-07-31T02:00:00+00:00")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow first: on two xdist workers a test of minutes started last is the whole suite's tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The adversarial CSV corpus as a figure: inputs tried, and how many got exactly the outcome owed to them."""
     outcomes: dict[str, dict[str, str]] = {"test_corpus_case[": {}, "test_corpus_case_on_postgres[": {}}
