@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, current_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, load_portfolio
 from hotel_pipeline.core.sql_models import model_assets
 from hotel_pipeline.defs.catalogue import catalogued
 from hotel_pipeline.defs.channel import definitions as channel
@@ -43,7 +43,7 @@ def build_defs(portfolio: Portfolio) -> dg.Definitions:
 
 def build_definitions() -> dg.Definitions:
     """The Definitions for the configured portfolio (``HOTEL_PIPELINE_CONFIG``)."""
-    return build_defs(current_portfolio())
+    return build_defs(load_portfolio())
 
 
 defs = build_definitions()

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from dagster._core.execution.backfill import BulkActionStatus
 
-from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.workshop.demo import NIGHT_TAG, run_pacing_demo
@@ -51,13 +51,14 @@ CONTRACTS = {"reservations_contract", "daily_metrics_contract", "pacing_snapshot
              "pickup_contract", "csv_files_accounted"}
 
 
-def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONTRACTS) -> Counter[tuple[str, bool]]:
-    """The demo's nights over SHORT; returns how often each of ``checks`` ran, by (check name, passed); the names of
+def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONTRACTS,
+                       portfolio: Portfolio | None = None) -> Counter[tuple[str, bool]]:
+    """The demo's nights over SHORT (for ``portfolio``, default the configured one); returns how often each of ``checks`` ran, by (check name, passed); the names of
     every check evaluated under the key ("*", True)."""
     del root  # the demo uses the configured inbox (HOTEL_PIPELINE_DATA_DIR) and clears its own stale exports
     # A persistent (temporary) instance, as the daemon's: schedules such as pms_incremental_schedule need one.
     with tempfile.TemporaryDirectory(prefix="dagster-") as home, dg.DagsterInstance.local_temp(home) as instance:
-        run_pacing_demo(warehouse, instance, **SHORT)
+        run_pacing_demo(warehouse, instance, portfolio=portfolio, **SHORT)
         evaluations = [e.dagster_event.event_specific_data for run in instance.get_runs()
                        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
         run_short_pipeline.evaluated = {e.asset_check_key.name for e in evaluations}
@@ -188,8 +189,6 @@ def test_pms_sources_give_the_csv_figures(duckdb_warehouse: Warehouse, data_dir:
 
     import yaml
 
-    from hotel_pipeline.core import portfolio as portfolio_module
-
     repo = Path(__file__).resolve().parents[1]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -201,13 +200,10 @@ def test_pms_sources_give_the_csv_figures(duckdb_warehouse: Warehouse, data_dir:
     pms_config = tmp_path / "portfolio_pms.yaml"
     pms_config.write_text(yaml.safe_dump(config))
     run_short_pipeline(duckdb_warehouse, data_dir / "csv")
-    monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(pms_config))
-    portfolio_module.current_portfolio.cache_clear()
-    try:
-        pms_warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'pms.duckdb'}")
-        run_short_pipeline(pms_warehouse, data_dir / "pms")
-    finally:
-        portfolio_module.current_portfolio.cache_clear()
+    # Only the portfolio passed in differs (HOTEL_PIPELINE_CONFIG still names the CSV one): it reaches the assets
+    # through build_defs(portfolio) and the portfolio resource, or the PMS tables below would stay empty.
+    pms_warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'pms.duckdb'}")
+    run_short_pipeline(pms_warehouse, data_dir / "pms", portfolio=load_portfolio(pms_config))
     assert set(pms_warehouse.read_table("reservations")["source"].unique()) == {"mews", "cloudbeds"}
     figures = {
         "pacing_snapshots": "hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue, origin",

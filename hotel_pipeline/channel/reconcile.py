@@ -107,7 +107,7 @@ def hotel_of_room(config: ChannelConfig, room_id: int) -> HotelChannel | None:
 
 
 def reconcile_rooms(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | list[int], *,
-                         config: ChannelConfig | None = None, as_of: date | None = None,
+                         config: ChannelConfig | None = None, as_of: date | None = None, timezone: str = "",
                          now: Callable[[], datetime] | None = None,
                          client: Beds24Client | None = None) -> DriftReport | None:
     """Beds24 said something changed in these rooms: reconcile them now (``room_ids`` as webhooks carry them,
@@ -115,8 +115,9 @@ def reconcile_rooms(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | l
     Safe to call twice: a reconciliation only reads Beds24 and re-queues drifted nights.
     """
     from hotel_pipeline.core.clock import Clock
-    from hotel_pipeline.core.portfolio import current_portfolio
 
+    if as_of is None and not timezone:
+        raise ValueError("reconcile_rooms needs as_of or the hotel's timezone (for its business date)")
     config = config or load_channel_config()
     hotel = config.hotel(hotel_id)
     if hotel is None:
@@ -126,7 +127,7 @@ def reconcile_rooms(warehouse: Warehouse, hotel_id: str, room_ids: list[str] | l
     if not rooms:
         return None
     clock = Clock()
-    day = as_of or clock.business_date(current_portfolio().hotel(hotel_id).timezone)
+    day = as_of or clock.business_date(timezone)
     own = client is None
     client = client or Beds24Client(hotel.base_url, hotel.refresh_token())
     try:

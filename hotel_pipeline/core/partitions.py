@@ -1,4 +1,7 @@
-"""Partition definitions shared by every domain: hotels (dynamic, fed from the portfolio) and snapshot dates.
+"""Partition definitions shared by every domain: hotels and snapshot dates, both built from the portfolio.
+
+The code location is built from one portfolio (``build_defs(portfolio)``), so the hotel partitions are simply its
+hotel ids: nothing adds or syncs them at run time, and a hotel added to the portfolio appears when the code reloads.
 
 Snapshot dates are hotel-local business dates. The daily partition set uses the easternmost time zone of the
 portfolio so that every hotel's current business date already exists as a partition; ``end_offset=1`` makes
@@ -17,7 +20,10 @@ import dagster as dg
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 
-HOTELS_PARTITIONS = dg.DynamicPartitionsDefinition(name="hotels")
+
+def hotel_partitions(portfolio: Portfolio) -> dg.StaticPartitionsDefinition:
+    """One partition per hotel of the portfolio (the per-hotel PMS extract runs one hotel per run)."""
+    return dg.StaticPartitionsDefinition(list(portfolio.hotel_ids))
 
 
 def easternmost_timezone(portfolio: Portfolio) -> str:

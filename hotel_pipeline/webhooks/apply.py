@@ -253,7 +253,8 @@ def dispatch_inventory(warehouse: Warehouse, hotel: Hotel, rows: pl.DataFrame, s
 
     try:
         for raw_file in rows["raw_file"].to_list():
-            on_inventory_webhook(json.loads(spool.read_at(raw_file)["body"]), warehouse=warehouse)
+            on_inventory_webhook(json.loads(spool.read_at(raw_file)["body"]), warehouse=warehouse,
+                                 timezone=hotel.timezone)
     except Exception as exc:  # noqa: BLE001 - a channel failure must not stop the reservations' batch
         log.warning("webhooks: inventory dispatch of %s failed (%s); the events stay pending", hotel.id,
                     type(exc).__name__)

@@ -10,7 +10,7 @@ import yaml
 from hotel_pipeline.channel import outbox
 from hotel_pipeline.channel.config import ChannelConfigError, parse_channel_config
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
 from hotel_pipeline.defs.channel.definitions import (
     build_defs,
     channel_availability,
@@ -46,7 +46,8 @@ def test_assets_sensor_and_drain_job_push_for_real(duckdb_warehouse, tmp_path: P
             "beds24": {"base_url": sandbox.base_url, "refresh_token_env": hotel.refresh_token_env},
             "room_types": {t: {"room_id": i} for t, i in ROOM_IDS.items()}, "rate_plans": {"BAR": "price1"}}}}))
         monkeypatch.setenv("HOTEL_CHANNEL_CONFIG", str(config))
-        resources = {"warehouse": wh, "clock": Clock(frozen_at=NOW.isoformat())}
+        resources = {"warehouse": wh, "clock": Clock(frozen_at=NOW.isoformat()),
+                     "portfolio": PortfolioResource.of(load_portfolio())}
         result = dg.materialize([channel_blocks, channel_rates, channel_availability, channel_outbox], resources=resources)
         assert result.success
         assert wh.query("SELECT COUNT(*) AS n FROM channel_availability")["n"][0] == 3 * 365
@@ -59,7 +60,7 @@ def test_assets_sensor_and_drain_job_push_for_real(duckdb_warehouse, tmp_path: P
         assert outbox.counts(wh) == {"pending": 0, "sent": 0, "failed": 0, "acknowledged": 4}
         assert sandbox.handler.calendar_of("H1", ROOM_IDS["A"])[AS_OF] == {"numAvail": 2, "price1": 88.0}
         assert len(sandbox.handler.bookings["H1"]) == 1
-    defs = build_defs(current_portfolio())
+    defs = build_defs(load_portfolio())
     assert {s.name for s in defs.schedules} == {"channel_plan_schedule", "channel_reconcile_schedule"}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.csv.assets import csv_inbox_sensor, legacy_csv_import
 from hotel_pipeline.sources.csv.importer import import_file
@@ -71,7 +71,8 @@ def test_a_file_touched_later_is_planned_again_and_the_ledger_makes_it_a_no_op(
 
 
 def _tick(cursor: str | None, warehouse: Warehouse) -> dg.SensorResult:
-    return csv_inbox_sensor(dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse}))
+    return csv_inbox_sensor(dg.build_sensor_context(cursor=cursor, resources={
+        "warehouse": warehouse, "portfolio": PortfolioResource.of(load_portfolio())}))
 
 
 def test_sensor_requests_one_run_per_batch_and_skips_with_the_cursor(data_dir: Path,
@@ -95,7 +96,7 @@ def test_sensor_requests_one_run_per_batch_and_skips_with_the_cursor(data_dir: P
 def _run(files: list[str], warehouse: Warehouse, clock: Clock) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [legacy_csv_import],
-        resources={"warehouse": warehouse, "clock": clock},
+        resources={"warehouse": warehouse, "clock": clock, "portfolio": PortfolioResource.of(load_portfolio())},
         run_config={"ops": {"legacy_csv_import": {"config": {"files": files}}}},
         raise_on_error=False,
     )

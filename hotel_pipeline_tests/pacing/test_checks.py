@@ -211,7 +211,8 @@ def test_pacing_check_reads_only_the_run_partition(duckdb_warehouse: Warehouse, 
                    " WHERE snapshot_date = :s AND stay_date = :s", {"p": date(2016, 7, 1), "s": TODAY})
     result = dg.materialize(
         [root.get_assets_def("pacing_snapshots"), checks.pacing_snapshots_contract],
-        partition_key=TODAY.isoformat(), resources={"warehouse": duckdb_warehouse, "clock": frozen_clock},
+        partition_key=TODAY.isoformat(),
+        resources={"warehouse": duckdb_warehouse, "clock": frozen_clock, "portfolio": root.resources["portfolio"]},
     )
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed

@@ -11,11 +11,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from hotel_pipeline.core import portfolio as portfolio_module
 from hotel_pipeline.core.clock import Clock, local_instant
-from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.defs.sources.pms.assets import pms_extract
+from hotel_pipeline.defs.sources.pms.assets import build_pms_extract
 from hotel_pipeline.sources.pms.cadence import due_hotels
 from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.workshop.sandbox.pms.harness import running_sandbox
@@ -73,19 +72,15 @@ def test_partitions_fail_alone_and_leak_no_secret(two_hotel_world, tmp_path: Pat
             {"id": "H2", "name": "City Hotel", "timezone": "Europe/Lisbon", "currency": "EUR", "capacity": 226,
              "sources": [{"type": bad_vendor, **sb.hotel(bad_vendor, "H2").sources[0].options, **broken}]},
         ]}))
-        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(path))
-        portfolio_module.current_portfolio.cache_clear()
+        portfolio = load_portfolio(path)
         instance = dg.DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions("hotels", ["H1", "H2"])
         resources = {"warehouse": Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}"),
-                     "clock": Clock(frozen_at=now.isoformat()),
+                     "clock": Clock(frozen_at=now.isoformat()), "portfolio": PortfolioResource.of(portfolio),
                      "pms": PmsConnectors(raw_dir=str(tmp_path / "raw"), max_attempts=3, backoff_base_seconds=0.01)}
-        try:
-            ok = dg.materialize([pms_extract], partition_key="H1", resources=resources, instance=instance)
-            bad = dg.materialize([pms_extract], partition_key="H2", resources=resources, instance=instance,
-                                 raise_on_error=False)
-        finally:
-            portfolio_module.current_portfolio.cache_clear()
+        pms_extract = build_pms_extract(portfolio)
+        ok = dg.materialize([pms_extract], partition_key="H1", resources=resources, instance=instance)
+        bad = dg.materialize([pms_extract], partition_key="H2", resources=resources, instance=instance,
+                             raise_on_error=False)
         assert ok.success and not bad.success
         meta = ok.asset_materializations_for_node("pms_extract")[0].metadata
         assert meta[f"{ok_vendor}.records"].value > 1000
@@ -146,48 +141,39 @@ def test_missing_credential_variable_is_a_recorded_failure(two_hotel_world, tmp_
     now = local_instant(date(2016, 7, 20), "Europe/Lisbon", 3)
     with running_sandbox(two_hotel_world, ["mews", "cloudbeds"]) as sb:
         monkeypatch.delenv("NOT_SET_ANYWHERE_KEY", raising=False)
-        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(_portfolio(tmp_path, sb, "NOT_SET_ANYWHERE_KEY")))
-        portfolio_module.current_portfolio.cache_clear()
-        instance = dg.DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions("hotels", ["H2"])
+        portfolio = load_portfolio(_portfolio(tmp_path, sb, "NOT_SET_ANYWHERE_KEY"))
         wh = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
-        try:
-            result = dg.materialize([pms_extract], partition_key="H2", instance=instance, raise_on_error=False,
-                                    resources={"warehouse": wh, "clock": Clock(frozen_at=now.isoformat()),
-                                               "pms": PmsConnectors(raw_dir=str(tmp_path / "raw"))})
-        finally:
-            portfolio_module.current_portfolio.cache_clear()
+        result = dg.materialize([build_pms_extract(portfolio)], partition_key="H2", raise_on_error=False,
+                                instance=dg.DagsterInstance.ephemeral(),
+                                resources={"warehouse": wh, "clock": Clock(frozen_at=now.isoformat()),
+                                           "portfolio": PortfolioResource.of(portfolio),
+                                           "pms": PmsConnectors(raw_dir=str(tmp_path / "raw"))})
         assert not result.success
         row = wh.query("SELECT last_status, last_error FROM integration_status WHERE hotel_id = 'H2'").to_dicts()[0]
         assert row["last_status"] == "failed" and "NOT_SET_ANYWHERE_KEY" in row["last_error"]
 
 
-def test_schedules_emit_valid_partitioned_run_requests(two_hotel_world, tmp_path: Path, monkeypatch) -> None:
+def test_schedules_emit_valid_partitioned_run_requests(two_hotel_world, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from hotel_pipeline.core.portfolio import load_portfolio
-    from hotel_pipeline.defs.sources.pms.assets import pms_incremental_schedule, pms_reconcile_schedule
+    from hotel_pipeline.defs.sources.pms.assets import build_pms_schedules
     from hotel_pipeline.defs.sources.pms.definitions import build_defs
 
     with running_sandbox(two_hotel_world, ["mews", "cloudbeds"]) as sb:
-        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(_portfolio(tmp_path, sb, "X")))
-        portfolio_module.current_portfolio.cache_clear()
-        try:
-            with dg.instance_for_test() as instance:
-                tick = datetime(2016, 7, 20, 6, 0, tzinfo=UTC)
-                inc = pms_incremental_schedule(dg.build_schedule_context(instance=instance,
-                                                                         scheduled_execution_time=tick))
-                rec = pms_reconcile_schedule(dg.build_schedule_context(instance=instance,
-                                                                       scheduled_execution_time=tick))
-                partitions = set(instance.get_dynamic_partitions("hotels"))
-        finally:
-            portfolio_module.current_portfolio.cache_clear()
+        portfolio = load_portfolio(_portfolio(tmp_path, sb, "X"))
+    tick = datetime(2016, 7, 20, 6, 0, tzinfo=UTC)
+    incremental, reconcile = build_pms_schedules(portfolio)
+    inc = incremental(dg.build_schedule_context(scheduled_execution_time=tick))
+    rec = reconcile(dg.build_schedule_context(scheduled_execution_time=tick))
     assert sorted(r.partition_key for r in inc) == ["H1", "H2"]
     assert {r.run_config["ops"]["pms_extract"]["config"]["mode"] for r in rec} == {"reconcile"}
     assert len({r.run_key for r in inc + rec}) == 4  # one run per hotel and tick, never deduplicated away
-    assert partitions == {"H1", "H2"}  # partitions added for the portfolio's hotels
-    full = dg.Definitions.merge(build_defs(load_portfolio()), dg.Definitions(resources={
-        "warehouse": Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}"), "clock": Clock(), "pms": PmsConnectors()}))
+    full = dg.Definitions.merge(build_defs(portfolio), dg.Definitions(resources={
+        "warehouse": Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}"), "clock": Clock(), "pms": PmsConnectors(),
+        "portfolio": PortfolioResource.of(portfolio)}))
+    # Every requested partition exists: the hotel partitions are the portfolio's hotels, nothing has to add them.
+    partitions = full.resolve_assets_def("pms_extract").partitions_def.get_partition_keys()
+    assert partitions == ["H1", "H2"] and {r.partition_key for r in inc + rec} <= set(partitions)
     job = full.resolve_job_def("pms_extract_job")
     for request in inc + rec:
         assert dg.validate_run_config(job, request.run_config)["ops"]["pms_extract"]["config"]["mode"] in (

@@ -14,9 +14,8 @@ import yaml
 from click.testing import CliRunner
 
 from hotel_pipeline.cli import main as cli
-from hotel_pipeline.core import portfolio as portfolio_module
 from hotel_pipeline.core.clock import Clock, local_instant
-from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import build_defs
 from hotel_pipeline.occupancy.residents import residents_list
@@ -55,23 +54,22 @@ def pipeline(tmp_path: Path, monkeypatch):
         path.write_text(yaml.safe_dump({"hotels": [
             {"id": "H1", "name": "Resort Hotel", "timezone": "Europe/Lisbon", "currency": "EUR", "capacity": 187,
              "guest_display": "full", "sources": [{"type": "mews", **sb.hotel("mews", "H1").sources[0].options}]}]}))
-        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(path))
-        portfolio_module.current_portfolio.cache_clear()
+        monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(path))  # for the CLI commands the tests run
+        portfolio = load_portfolio(path)
         warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
         monkeypatch.setenv("HOTEL_WAREHOUSE_URL", warehouse.url)
         monkeypatch.setenv("HOTEL_PIPELINE_CLOCK", now.isoformat())
         (tmp_path / "dagster").mkdir()
         instance = dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
-        instance.add_dynamic_partitions("hotels", ["H1"])
-        defs = build_defs(load_portfolio())
+        defs = build_defs(portfolio)
         resources = {"warehouse": warehouse, "clock": Clock(frozen_at=now.isoformat()),
+                     "portfolio": PortfolioResource.of(portfolio),
                      "pms": PmsConnectors(raw_dir=str(data / "raw"), throttle=False)}
         _run(defs, ["pms_extract"], resources, instance, partition_key="H1")
         _run(defs, LIVE, resources, instance)
         yield {"warehouse": warehouse, "world": world, "data": data, "dagster": tmp_path / "dagster", "now": now,
                "defs": defs, "resources": resources, "instance": instance}
         instance.dispose()
-    portfolio_module.current_portfolio.cache_clear()
 
 
 def test_names_encrypted_shown_by_policy_logged_then_erased(pipeline) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.portfolio import load_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.pacing.hotels import HOTELS, hotels_frame
@@ -62,7 +62,7 @@ def build_warehouse(warehouse: Warehouse, clock: Clock, rows: list[dict[str, Any
     ``snapshots=False`` leaves the historian out: reconstructing costs a few seconds on Postgres, and tests of the
     other tables do not need it.
     """
-    portfolio = current_portfolio()
+    portfolio = load_portfolio()
     now = clock.now_naive_utc()
     hotels = hotels_frame(portfolio, clock)
     if capacity:

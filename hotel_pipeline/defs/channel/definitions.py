@@ -22,7 +22,7 @@ from hotel_pipeline.channel.push import plan_hotel
 from hotel_pipeline.channel.reconcile import reconcile_hotel
 from hotel_pipeline.channel.tables import CHANNEL_AVAILABILITY, CHANNEL_OUTBOX
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio, current_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 
 GROUP = "channel"
@@ -42,13 +42,14 @@ def channel_blocks(context: dg.AssetExecutionContext, warehouse: Warehouse, cloc
 
 @dg.asset(group_name=GROUP, kinds={"python"}, pool=WAREHOUSE_POOL,
           description="Nightly rate and minimum stay per room type and rate plan (rates_*.csv, Mews getPricing).")
-def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock,
+                  portfolio: PortfolioResource) -> dg.MaterializeResult:
     """Apply the rate files of the channel inbox and fetch Mews prices for hotels priced in Mews."""
     report = import_inbox(warehouse, clock.now_naive_utc(), kinds=("rates",))
     mews = {}
-    for hotel, tz in channel_hotels(current_portfolio()):
+    for hotel, tz in channel_hotels(portfolio.get()):
         if hotel.rates == "mews":
-            mews[hotel.hotel_id] = import_mews_rates(warehouse, current_portfolio().hotel(hotel.hotel_id), hotel,
+            mews[hotel.hotel_id] = import_mews_rates(warehouse, portfolio.get().hotel(hotel.hotel_id), hotel,
                                                      clock.business_date(tz), clock.now_naive_utc())
     return dg.MaterializeResult(metadata={"files": report.files, "rows_from_csv": report.rates,
                                           "nights_from_mews": dg.MetadataValue.json(mews)})
@@ -61,10 +62,10 @@ def channel_rates(context: dg.AssetExecutionContext, warehouse: Warehouse, clock
     description="Per hotel, room type and night of the next 365: physical rooms, sold, out of order, available "
                 "(never below zero, overbooking reported) and the rate and minimum stay to push.",
 )
-def channel_availability(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                         clock: Clock) -> dg.MaterializeResult:
+def channel_availability(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock,
+                         portfolio: PortfolioResource) -> dg.MaterializeResult:
     messages, rows, overbooked = [], 0, 0
-    for hotel, tz in channel_hotels(current_portfolio()):
+    for hotel, tz in channel_hotels(portfolio.get()):
         frame, issues = refresh_availability(warehouse, hotel, clock.business_date(tz), clock.now_naive_utc())
         rows += frame.height
         overbooked += int((frame["overbooked"] > 0).sum())
@@ -77,11 +78,11 @@ def channel_availability(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 @dg.asset_check(asset=channel_availability, pool=WAREHOUSE_POOL,
                 description="Every room type and rate plan with data has a Beds24 mapping (else it is not pushed).")
-def channel_mapping_complete(warehouse: Warehouse, clock: Clock) -> dg.AssetCheckResult:
+def channel_mapping_complete(warehouse: Warehouse, clock: Clock, portfolio: PortfolioResource) -> dg.AssetCheckResult:
     from hotel_pipeline.channel.availability import compute_availability
 
     messages = []
-    for hotel, tz in channel_hotels(current_portfolio()):
+    for hotel, tz in channel_hotels(portfolio.get()):
         with warehouse.transaction() as tx:
             _, issues = compute_availability(tx, hotel, clock.business_date(tz), clock.now_naive_utc())
         messages += issues.messages(hotel.hotel_id)
@@ -95,9 +96,10 @@ def channel_mapping_complete(warehouse: Warehouse, clock: Clock) -> dg.AssetChec
     description="Durable outbox of changes for Beds24: the nights that changed since the last push (as from/to "
                 "runs) and the reservations created, changed or cancelled outside Beds24.",
 )
-def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock,
+                   portfolio: PortfolioResource) -> dg.MaterializeResult:
     queued = {}
-    for hotel, tz in channel_hotels(current_portfolio()):
+    for hotel, tz in channel_hotels(portfolio.get()):
         report = plan_hotel(warehouse, hotel, clock.business_date(tz), clock.now(), refresh=False)
         queued[hotel.hotel_id] = {"calendar_rows": report.calendar.rooms, "nights": report.calendar.nights,
                                   "creates": report.bookings.creates, "updates": report.bookings.updates,
@@ -108,9 +110,10 @@ def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, cloc
 
 
 @dg.op(pool=WAREHOUSE_POOL)
-def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
+def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock,
+                         portfolio: PortfolioResource) -> None:
     """Send the queued changes to Beds24 within its credit budget; resumes whatever an earlier run left."""
-    for hotel, _ in channel_hotels(current_portfolio()):
+    for hotel, _ in channel_hotels(portfolio.get()):
         report, stats = drain_hotel(warehouse, hotel, clock.now)
         context.log.info(f"{hotel.hotel_id}: acknowledged {report.acknowledged} ({report.read_back_acknowledged} by "
                          f"read-back), failed {report.failed}; {stats.requests} requests, {stats.credits} credits, "
@@ -120,9 +123,10 @@ def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, c
 
 
 @dg.op(pool=WAREHOUSE_POOL)
-def reconcile_channel(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
+def reconcile_channel(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock,
+                      portfolio: PortfolioResource) -> None:
     """Read Beds24 back; record drift in channel_drift and queue drifted nights again."""
-    for hotel, tz in channel_hotels(current_portfolio()):
+    for hotel, tz in channel_hotels(portfolio.get()):
         with Beds24Client(hotel.base_url, hotel.refresh_token()) as client:
             r = reconcile_hotel(warehouse, hotel, client, clock.business_date(tz), clock.now())
         context.log.info(f"{hotel.hotel_id}: {r.nights_checked} nights, {r.bookings_checked} bookings checked; "

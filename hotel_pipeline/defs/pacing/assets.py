@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.partitions import HOTELS_PARTITIONS, snapshot_partitions
-from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.partitions import snapshot_partitions
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
 from hotel_pipeline.core.sql_models import column_schema, model
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.pacing.hotels import HOTELS, write_hotels
@@ -25,14 +25,10 @@ from hotel_pipeline.pacing.recorder import take_snapshots
     metadata={"dagster/column_schema": dg.TableSchema(
         columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in HOTELS.columns])},
 )
-def hotels(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
-    """The portfolio (``HOTEL_PIPELINE_CONFIG``) with each hotel's business date; also keeps the ``hotels`` partitions in step."""
-    portfolio = current_portfolio()
+def hotels(warehouse: Warehouse, clock: Clock, portfolio: PortfolioResource) -> dg.MaterializeResult:
+    """The portfolio (the ``portfolio`` resource) with each hotel's business date at the run's clock."""
     with warehouse.transaction() as tx:
-        frame = write_hotels(tx, portfolio, clock)
-    known = set(context.instance.get_dynamic_partitions(HOTELS_PARTITIONS.name))
-    if missing := [h for h in portfolio.hotel_ids if h not in known]:
-        context.instance.add_dynamic_partitions(HOTELS_PARTITIONS.name, missing)
+        frame = write_hotels(tx, portfolio.get(), clock)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height,
         "business_dates": dg.MetadataValue.json({r["hotel_id"]: str(r["business_date"]) for r in frame.to_dicts()}),
@@ -48,25 +44,13 @@ class SnapshotConfig(dg.Config):
 _PACING = model("pacing_snapshots")
 
 
-@dg.asset(
-    name="pacing_snapshots",
-    description=_PACING.description,
-    group_name="pacing",
-    partitions_def=snapshot_partitions(current_portfolio()),
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["hotels", "reservation_nights", "daily_metrics"],
-    kinds={"sql", "duckdb", "postgres"},
-    pool=WAREHOUSE_POOL,
-    metadata={"dagster/column_schema": column_schema(_PACING), "sql_file": "dbt_like_sql/pacing_snapshots.sql",
-              "append_only": True},
-)
-def pacing_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: Warehouse,
-                     clock: Clock) -> dg.MaterializeResult:
+def record_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: Warehouse,
+                     clock: Clock, portfolio: PortfolioResource) -> dg.MaterializeResult:
     """Append-only historian, partitioned by snapshot_date: today's partition is recorded, past ones reconstructed."""
     window = context.partition_time_window
     start = date.fromisoformat(window.start.strftime("%Y-%m-%d"))
     end = date.fromisoformat(window.end.strftime("%Y-%m-%d")) - timedelta(days=1)
-    outcomes = take_snapshots(warehouse, current_portfolio(), clock, start, end, config.hotels or None)
+    outcomes = take_snapshots(warehouse, portfolio.get(), clock, start, end, config.hotels or None)
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
@@ -81,3 +65,19 @@ def pacing_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, 
         "hotel_dates_already_present": counts.get("present", 0),
         "skipped": dg.MetadataValue.json([f"{o.hotel_id} {o.snapshot_date}: {o.reason}" for o in skipped[:50]]),
     })
+
+
+def build_pacing_snapshots(portfolio: Portfolio) -> dg.AssetsDefinition:
+    """The historian, partitioned by the snapshot dates of ``portfolio`` (history start .. the clock's today)."""
+    return dg.asset(
+        name="pacing_snapshots",
+        description=_PACING.description,
+        group_name="pacing",
+        partitions_def=snapshot_partitions(portfolio),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=["hotels", "reservation_nights", "daily_metrics"],
+        kinds={"sql", "duckdb", "postgres"},
+        pool=WAREHOUSE_POOL,
+        metadata={"dagster/column_schema": column_schema(_PACING), "sql_file": "dbt_like_sql/pacing_snapshots.sql",
+                  "append_only": True},
+    )(record_snapshots)

@@ -7,7 +7,7 @@ import dagster as dg
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.portfolio import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.sources.csv.importer import ImportFailed, import_file
 from hotel_pipeline.sources.csv.inbox import plan_inbox_run, plan_retries, resolve
@@ -35,13 +35,13 @@ class CsvImportConfig(dg.Config):
     )],
 )
 def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse,
-                      clock: Clock) -> dg.MaterializeResult:
-    portfolio = current_portfolio()
+                      clock: Clock, portfolio: PortfolioResource) -> dg.MaterializeResult:
+    hotels = portfolio.get()
     reports, problems = [], []
     for name in config.files:
         path = resolve(name)
         try:
-            report = import_file(warehouse, path, portfolio, clock)
+            report = import_file(warehouse, path, hotels, clock)
         except (FileRejected, ImportFailed) as exc:
             problems.append(str(exc))
             context.log.error(str(exc))
@@ -85,7 +85,8 @@ csv_import_job = dg.define_asset_job(
 
 
 @dg.sensor(job=csv_import_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def csv_inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+def csv_inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
+                     portfolio: PortfolioResource) -> dg.SensorResult:
     """One run per batch of new, settled files in file-name order, plus one per failed import to retry.
 
     The cursor (kept by Dagster) survives restarts; the run key is the digest of the batch, and the importer's
@@ -93,7 +94,7 @@ def csv_inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
     twice. A file whose import failed (an error, not a rejection) is retried on the next ticks, with a run key per
     attempt, until ``import_limits.max_attempts``: the cursor having moved past it never loses it.
     """
-    limits = current_portfolio().import_limits
+    limits = portfolio.get().import_limits
     inbox = settings.inbox_dir()
     files, cursor = plan_inbox_run(inbox, context.cursor, limits.file_stable_seconds)
     requests = []

@@ -1,8 +1,8 @@
 """The PMS extract asset, its job and schedules.
 
 Why this shape:
-- one asset, partitioned by hotel (the ``hotels`` dynamic partitions fed from the portfolio): each hotel's extract is
-  its own run, so a failing vendor or hotel never fails another hotel's partition;
+- one asset, partitioned by hotel (one partition per hotel of the portfolio the code location is built from): each
+  hotel's extract is its own run, so a failing vendor or hotel never fails another hotel's partition;
 - the run config picks the mode (``auto`` = full then incremental, or ``reconcile``); two schedules drive it: the
   incremental one ticks every 15 minutes, the reconciliation one every hour, and each hotel's source says how often
   it wants either (``incremental_every_minutes``, default 15; ``reconcile_every_hours``, default 6; window
@@ -19,8 +19,8 @@ import dagster as dg
 from pydantic import Field
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.partitions import HOTELS_PARTITIONS
-from hotel_pipeline.core.portfolio import current_portfolio
+from hotel_pipeline.core.partitions import hotel_partitions
+from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.sources.pms.cadence import due_hotels, pms_sources
 from hotel_pipeline.sources.pms.errors import ConnectorError
@@ -35,19 +35,10 @@ class PmsExtractConfig(dg.Config):
     mode: str = Field(default="auto", description="auto (full first, then incremental), incremental, full or reconcile")
 
 
-@dg.asset(
-    name="pms_extract",
-    group_name="sources_pms",
-    kinds={"python", "polars"},
-    pool=WAREHOUSE_POOL,
-    partitions_def=HOTELS_PARTITIONS,
-    freshness_policy=PMS_EXTRACT_FRESHNESS,
-    description="Reservations, rooms and guests of one hotel pulled from its PMS API into the raw zone and the unified "
-                "model; the cursor moves in the same transaction as the data.",
-)
-def pms_extract(context: dg.AssetExecutionContext, config: PmsExtractConfig, warehouse: Warehouse, clock: Clock,
-                pms: PmsConnectors) -> dg.MaterializeResult:
-    hotel = current_portfolio().hotel(context.partition_key)
+def extract_pms(context: dg.AssetExecutionContext, config: PmsExtractConfig, warehouse: Warehouse, clock: Clock,
+                pms: PmsConnectors, portfolio: PortfolioResource) -> dg.MaterializeResult:
+    hotels = portfolio.get()
+    hotel = hotels.hotel(context.partition_key)
     sources = pms_sources(hotel)
     if not sources:
         context.log.info(f"{hotel.id} has no PMS source; nothing to extract")
@@ -61,7 +52,7 @@ def pms_extract(context: dg.AssetExecutionContext, config: PmsExtractConfig, war
             raise
         try:
             result = run_extract(warehouse, connector, now=clock.now(), mode=config.mode, raw_root=Path(pms.raw_dir),
-                                 limits=current_portfolio().import_limits)
+                                 limits=hotels.import_limits)
         finally:
             connector.close()
         context.log.info(f"{hotel.id} {source.type} {result.mode}: {result.records} records, "
@@ -70,21 +61,27 @@ def pms_extract(context: dg.AssetExecutionContext, config: PmsExtractConfig, war
     return dg.MaterializeResult(metadata=metadata)
 
 
-pms_extract_job = dg.define_asset_job("pms_extract_job", selection=[pms_extract])
+def build_pms_extract(portfolio: Portfolio) -> dg.AssetsDefinition:
+    """The ``pms_extract`` asset, one partition per hotel of ``portfolio``."""
+    return dg.asset(
+        name="pms_extract",
+        group_name="sources_pms",
+        kinds={"python", "polars"},
+        pool=WAREHOUSE_POOL,
+        partitions_def=hotel_partitions(portfolio),
+        freshness_policy=PMS_EXTRACT_FRESHNESS,
+        description="Reservations, rooms and guests of one hotel pulled from its PMS API into the raw zone and the "
+                    "unified model; the cursor moves in the same transaction as the data.",
+    )(extract_pms)
 
 
-def _ensure_partitions(context: dg.ScheduleEvaluationContext, hotel_ids: list[str]) -> None:
-    known = set(context.instance.get_dynamic_partitions(HOTELS_PARTITIONS.name))
-    missing = [h for h in hotel_ids if h not in known]
-    if missing:
-        context.instance.add_dynamic_partitions(HOTELS_PARTITIONS.name, missing)
+pms_extract_job = dg.define_asset_job("pms_extract_job", selection=dg.AssetSelection.assets("pms_extract"))
 
 
-def _requests(context: dg.ScheduleEvaluationContext, kind: str) -> list[dg.RunRequest]:
+def _requests(context: dg.ScheduleEvaluationContext, kind: str, portfolio: Portfolio) -> list[dg.RunRequest]:
     tick = context.scheduled_execution_time
     minute = tick.hour * 60 + tick.minute
-    due = due_hotels(current_portfolio(), kind, minute)
-    _ensure_partitions(context, [h for h, _ in due])
+    due = due_hotels(portfolio, kind, minute)
     return [
         dg.RunRequest(
             run_key=f"{kind}-{hotel_id}-{tick.isoformat()}",
@@ -96,19 +93,23 @@ def _requests(context: dg.ScheduleEvaluationContext, kind: str) -> list[dg.RunRe
     ]
 
 
-@dg.schedule(job=pms_extract_job, cron_schedule="*/15 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Ticks every 15 min; each hotel is pulled every incremental_every_minutes of its source "
-                         "(default 15).")
-def pms_incremental_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """Incremental pulls (per source ``incremental_every_minutes``, default 15)."""
-    return _requests(context, "incremental")
+def build_pms_schedules(portfolio: Portfolio) -> list[dg.ScheduleDefinition]:
+    """The incremental and reconciliation schedules of ``portfolio``'s hotels (stopped by default)."""
 
+    @dg.schedule(job=pms_extract_job, cron_schedule="*/15 * * * *", execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="Ticks every 15 min; each hotel is pulled every incremental_every_minutes of its source "
+                             "(default 15).")
+    def pms_incremental_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        """Incremental pulls (per source ``incremental_every_minutes``, default 15)."""
+        return _requests(context, "incremental", portfolio)
 
-@dg.schedule(job=pms_extract_job, cron_schedule="0 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Ticks hourly; each hotel is re-read every reconcile_every_hours of its source (default 6 h) "
-                         "over the last reconcile_days (default 7).")
-def pms_reconcile_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """Reconciliation re-reads (per source ``reconcile_every_hours``, default 6; window ``reconcile_days``)."""
-    return _requests(context, "reconcile")
+    @dg.schedule(job=pms_extract_job, cron_schedule="0 * * * *", execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="Ticks hourly; each hotel is re-read every reconcile_every_hours of its source (default "
+                             "6 h) over the last reconcile_days (default 7).")
+    def pms_reconcile_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        """Reconciliation re-reads (per source ``reconcile_every_hours``, default 6; window ``reconcile_days``)."""
+        return _requests(context, "reconcile", portfolio)
+
+    return [pms_incremental_schedule, pms_reconcile_schedule]

@@ -7,14 +7,13 @@ import dagster as dg
 
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.defs.sources.pms.assets import (
-    pms_extract,
+    build_pms_extract,
+    build_pms_schedules,
     pms_extract_job,
-    pms_incremental_schedule,
-    pms_reconcile_schedule,
 )
 
 
 def build_defs(portfolio: Portfolio) -> dg.Definitions:
     """This domain's Dagster objects for ``portfolio``."""
-    return dg.Definitions(assets=[pms_extract], jobs=[pms_extract_job],
-                          schedules=[pms_incremental_schedule, pms_reconcile_schedule])
+    return dg.Definitions(assets=[build_pms_extract(portfolio)], jobs=[pms_extract_job],
+                          schedules=build_pms_schedules(portfolio))
