@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
+from hotel_pipeline.core.settings import WAREHOUSE_URL_VAR
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.dining.platform import ENV_VARS, DiningPlatform
 from hotel_pipeline.sources.pms.resource import PmsConnectors
@@ -19,4 +20,6 @@ def default_resources() -> dict[str, Any]:
     ``dining`` the reservation platform the restaurant poller talks to (the loopback sandbox by default)."""
     # Secrets are bound as EnvVar (resolved at run time, shown by name only); unset ones keep the sandbox defaults.
     dining = DiningPlatform(**{field: dg.EnvVar(var) for field, var in ENV_VARS.items() if os.environ.get(var)})
-    return {"warehouse": Warehouse(), "clock": Clock(), "pms": PmsConnectors(), "dining": dining}
+    # A Postgres URL carries its password: the resource config holds the variable's name, the value only the run sees.
+    warehouse = Warehouse(url=dg.EnvVar(WAREHOUSE_URL_VAR)) if os.environ.get(WAREHOUSE_URL_VAR) else Warehouse()
+    return {"warehouse": warehouse, "clock": Clock(), "pms": PmsConnectors(), "dining": dining}

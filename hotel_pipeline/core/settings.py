@@ -31,9 +31,13 @@ def portfolio_path() -> Path:
     return _resolve(os.environ.get("HOTEL_PIPELINE_CONFIG", "data/portfolio.yaml"))
 
 
+#: The variable naming the warehouse (a Postgres URL may carry a password: bound to the resource as ``dg.EnvVar``).
+WAREHOUSE_URL_VAR = "HOTEL_WAREHOUSE_URL"
+
+
 def warehouse_url() -> str:
     """``HOTEL_WAREHOUSE_URL``: ``duckdb:///relative/or/absolute.duckdb`` or ``postgresql://user@host:port/db``."""
-    return os.environ.get("HOTEL_WAREHOUSE_URL", "duckdb:///data/warehouse.duckdb")
+    return os.environ.get(WAREHOUSE_URL_VAR, "duckdb:///data/warehouse.duckdb")
 
 
 def inbox_dir() -> Path:
