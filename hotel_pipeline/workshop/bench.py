@@ -282,7 +282,8 @@ def _materialize(names: list[str], warehouse: Warehouse, clock: Clock, instance:
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **(run_config or {})}
     result = dg.materialize(
         [*assets, *checks], instance=instance,
-        resources={"warehouse": warehouse, "clock": clock, "pms": PmsConnectors(throttle=False)},
+        resources={"warehouse": warehouse, "clock": clock, "pms": PmsConnectors(throttle=False),
+                   "portfolio": defs.resources["portfolio"]},
         run_config=config, partition_key=partition_key, tags=tags or {}, selection=names,
     )
     if not result.success:

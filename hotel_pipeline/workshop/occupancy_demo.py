@@ -40,8 +40,9 @@ def _run(defs: dg.Definitions, names: list[str], warehouse: Warehouse, clock: Cl
               and any(k.to_user_string() in names for k in a.keys)]
     checks = [c for c in defs.asset_checks or []
               if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
-    result = dg.materialize([*assets, *checks], instance=instance, resources={"warehouse": warehouse, "clock": clock},
-                            selection=names, tags={DEMO_TAG: "true", NIGHT_TAG: night.isoformat()},
+    resources = {"warehouse": warehouse, "clock": clock, "portfolio": defs.resources["portfolio"]}
+    result = dg.materialize([*assets, *checks], instance=instance, resources=resources, selection=names,
+                            tags={DEMO_TAG: "true", NIGHT_TAG: night.isoformat()},
                             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         raise RuntimeError(f"occupancy demo run of {names} failed")
