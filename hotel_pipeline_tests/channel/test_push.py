@@ -176,3 +176,14 @@ def test_refused_item_fails_with_its_error_and_holds_back_its_entity(duckdb_ware
         state = wh.query("SELECT COUNT(*) AS n FROM channel_calendar_state WHERE room_id = 500003 AND planned IS NULL")
         assert state["n"][0] == 30
         assert outbox.retry_failed(wh) == 1
+
+
+def test_the_write_side_serves_without_a_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    """Every answer of the write side ends cleanly in the server thread (it once raised after each response, so the
+    demo printed a traceback per request)."""
+    import httpx
+
+    with write_side(hotel_channel()) as sandbox:
+        answer = httpx.get(sandbox.url + "/_sandbox/state", timeout=5)
+        assert answer.status_code == 200
+    assert "Traceback" not in capfd.readouterr().err

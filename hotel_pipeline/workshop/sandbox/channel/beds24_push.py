@@ -358,6 +358,11 @@ class PushSandbox:
         response, delay = self.handler.handle(request)
         return response, delay, None
 
+    def served(self, request: SandboxRequest, response: SandboxResponse, payload: bytes,
+               body_fault: str | None) -> None:
+        """Called by the server after each answer; the write side checked the request against the spec when it
+        received it, and keeps nothing of its answers."""
+
     def start(self, port: int = 0) -> SandboxServer:
         self._server = SandboxServer(self, port=port).start()  # type: ignore[arg-type] - duck-typed dispatch
         return self._server
