@@ -92,6 +92,12 @@ def _env(sb: RunningSandbox, root: Path, home: Path, warehouse_url: str, executo
     return env
 
 
+def _create_storage(home: Path) -> None:
+    """Create the instance's storage once, before runs open it in parallel (first opens race on its migrations)."""
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
+
+
 def _materialize(env: dict[str, str], select: str, partition: str | None = None) -> subprocess.CompletedProcess:
     args = ["asset", "materialize", "-m", "hotel_pipeline.definitions", "--select", select]
     return dagster_cli([*args, "--partition", partition] if partition else args, env)
@@ -136,11 +142,13 @@ def test_celery_workers_give_the_in_process_warehouse_and_survive_a_killed_worke
         local_home = tmp_path / "local_home"
         local_home.mkdir()
         local_env = _env(sb, tmp_path / "local", local_home, postgres_schema_url(local_schema), "in_process")
+        _create_storage(local_home)
         _night(local_env, concurrent=False)
 
         # The distributed night: Dagster's storage on Postgres, every step a Celery task.
         home = write_instance_yaml(tmp_path / "pg_home", instance_database)
         env = _env(sb, tmp_path / "dist", home, postgres_schema_url(distributed_schema), "celery")
+        _create_storage(home)
         _purge_broker()
         workers = Workers(env, tmp_path)
         try:
