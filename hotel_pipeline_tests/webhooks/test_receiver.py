@@ -113,17 +113,17 @@ def test_stayntouch_signature_covers_the_body(receiver) -> None:
 
 
 def test_vendor_reference_bodies_parse() -> None:
-    """The published example bodies (copied under fixtures/, see SOURCES.md there) give the ids the docs promise."""
+    """Bodies in the documented shapes (ours, under fixtures/, see SOURCES.md there) give the ids the docs promise."""
     from hotel_pipeline.webhooks.vendors import PARSERS
 
     mews = PARSERS["mews"]((FIXTURES / "mews_webhook_general_request_body.json").read_bytes())
-    assert mews.ids == ("bfee2c44-1f84-4326-a862-5289598f6e2d",) and mews.kind == "reservation"
+    assert mews.ids == ("e3b7a912-5c48-4f06-b2d1-7a9c0e4f8b35",) and mews.kind == "reservation"
     cloudbeds = PARSERS["cloudbeds"]((FIXTURES / "cloudbeds_webhook_reservation_status_changed.json").read_bytes())
-    assert cloudbeds.ids == ("2326925352181",)
+    assert cloudbeds.ids == ("4417203958126",)
     stay = PARSERS["stayntouch"]((FIXTURES / "stayntouch_webhook_create_reservation.json").read_bytes())
-    assert stay.ids == ("3157941",) and stay.event_id == "2739"
+    assert stay.ids == ("6402718",) and stay.event_id == "5186"
     inventory = PARSERS["beds24"]((FIXTURES / "beds24_inventory_webhook_payload.json").read_bytes())
-    assert inventory.kind == "inventory" and inventory.extra["roomId"] == "123456"
+    assert inventory.kind == "inventory" and inventory.extra["roomId"] == "482913"
 
 
 def test_openapi_lists_one_route_per_vendor_and_hotel(receiver) -> None:

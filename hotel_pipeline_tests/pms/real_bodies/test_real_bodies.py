@@ -95,15 +95,15 @@ def test_rms_naive_local_times_are_the_hotels_dates() -> None:
 
 # -- Stayntouch ------------------------------------------------------------------------------------------------------
 def test_stayntouch_documented_reservation_notification() -> None:
-    """The developer page's create_reservation notification carries a reservation stub: what it says is read; what
+    """A create_reservation notification in the developer page's shape carries a reservation stub: what it says is read; what
     it does not say (room, guests, amounts, creation time) stays unknown rather than invented."""
     event = body("stayntouch/webhook_create_reservation.json")
     ctx = ExtractContext("stayntouch", "H9", "Europe/Lisbon", "EUR")
     got = StayntouchConnector.normalise([{"label": "reservations", "body": {"results": [event["data"]]}}], ctx)
     assert rows(got) == [{
-        "external_id": "3157941", "status": "confirmed", "booked_on": None, "cancelled_on": None,
-        "checked_out_on": None, "arrival_date": date(2018, 10, 15), "departure_date": date(2018, 10, 16),
-        "nights": 1, "room_type": None, "room_number": None, "adults": None, "children": None, "babies": None,
+        "external_id": "6402718", "status": "confirmed", "booked_on": None, "cancelled_on": None,
+        "checked_out_on": None, "arrival_date": date(2019, 3, 8), "departure_date": date(2019, 3, 10),
+        "nights": 2, "room_type": None, "room_number": None, "adults": None, "children": None, "babies": None,
         "meal_plan": "unknown", "is_dbb": False, "is_package": False, "net_amount": None, "gross_amount": None,
         "currency": "EUR", "channel": None}]
 
