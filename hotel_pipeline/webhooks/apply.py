@@ -115,6 +115,19 @@ def _dates_of(frame: pl.DataFrame) -> set[date]:
     return days
 
 
+def _unified_ids(tx: Tx, source: str, hotel_id: str, ids: list[str]) -> list[str]:
+    """The unified external ids of the bookings an event names: the booking id itself, and ``<id>:<n>`` for each
+    room of a multi-room booking (one unified reservation per booked room)."""
+    if not ids or not tx.table_exists("reservation_versions"):
+        return ids
+    tx.temp_table("_webhook_named", pl.DataFrame({"booking_id": ids}, schema={"booking_id": pl.String}))
+    found = tx.query(
+        "SELECT DISTINCT v.external_id FROM reservation_versions v JOIN _webhook_named n "
+        "ON v.external_id = n.booking_id OR LEFT(v.external_id, LENGTH(n.booking_id) + 1) = n.booking_id || ':' "
+        "WHERE v.source = :s AND v.hotel_id = :h", {"s": source, "h": hotel_id})["external_id"].to_list()
+    return sorted(set(ids) | set(found))
+
+
 def _touched_versions(tx: Tx, source: str, hotel_id: str, ids: list[str]) -> pl.DataFrame:
     """The newest two versions of each id: the dates a change moved a reservation from and to."""
     if not ids or not tx.table_exists("reservation_versions"):
@@ -295,9 +308,10 @@ def apply_batch(warehouse: Warehouse, hotel: Hotel, vendor: str, rows: pl.DataFr
     with warehouse.transaction() as tx:
         if header is not None:
             result.accepted = _accept_pages(tx, header, pages, now)
-        versions = _touched_versions(tx, vendor, hotel.id, ids)
-        if ids and tx.table_exists("reservation_versions"):
-            _refresh_models_for(tx, vendor, hotel.id, ids)
+        unified = _unified_ids(tx, vendor, hotel.id, ids)
+        versions = _touched_versions(tx, vendor, hotel.id, unified)
+        if unified and tx.table_exists("reservation_versions"):
+            _refresh_models_for(tx, vendor, hotel.id, unified)
         days = _dates_of(versions)
         stay_from = min(days) if days else None
         stay_to = max(days) if days else None
