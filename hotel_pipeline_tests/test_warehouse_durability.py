@@ -140,10 +140,13 @@ def test_workspace_loads_like_dagster_dev_without_deprecations(tmp_path: Path) -
     assert "Deprecat" not in proc.stderr, proc.stderr[-3000:]
 
 
-def test_concurrent_rewrites_on_postgres_leave_one_copy(postgres_warehouse: Warehouse, tmp_path: Path) -> None:
-    """Two runs rebuilding the same table at once (two nightly runs of one date, an extract of one hotel twice): the
-    second waits for the first to commit, then replaces its rows; both copies never stay (under READ COMMITTED a
-    plain DELETE + INSERT keeps both, and a blocking check then fails on duplicate keys)."""
+@pytest.mark.parametrize("first_time", [False, True], ids=["rebuilt", "created"])
+def test_concurrent_rewrites_on_postgres_leave_one_copy(postgres_warehouse: Warehouse, tmp_path: Path,
+                                                         first_time: bool) -> None:
+    """Two runs rebuilding the same table at once (two nightly runs of one date, an extract of one hotel twice), also
+    when neither finds the table yet: the second waits for the first to commit, then replaces its rows; both copies
+    never stay (under READ COMMITTED a plain DELETE + INSERT keeps both, and a blocking check then fails on
+    duplicate keys)."""
     import threading
     import time
 
@@ -163,8 +166,9 @@ def test_concurrent_rewrites_on_postgres_leave_one_copy(postgres_warehouse: Ware
         run_model(tx, m)
         write_hotels(tx, portfolio, clock)
 
-    with postgres_warehouse.transaction() as tx:
-        rewrite(tx)
+    if not first_time:
+        with postgres_warehouse.transaction() as tx:
+            rewrite(tx)
     first_written, errors = threading.Event(), []
 
     def first() -> None:

@@ -228,18 +228,26 @@ def run_model(tx: Tx, m: SqlModel | str, params: dict[str, Any] | None = None) -
         tx.execute(f"DROP VIEW IF EXISTS {m.name}")
         tx.execute(f"CREATE VIEW {m.name} AS SELECT {cols} FROM ({m.sql}) AS q")  # noqa: S608
         return -1
-    if m.materialized in ("table", "incremental"):
-        tx.lock_for_rewrite(m.name)  # a concurrent run's rewrite of the same rows must not leave both copies
     if m.materialized == "table":
-        if tx.table_exists(m.name):
+        # A concurrent run's rewrite of the same table must not leave both copies: the rewriter locks it first.
+        existed = tx.table_exists(m.name)
+        if existed:
+            tx.lock_for_rewrite(m.name)
             tx.execute(f"DELETE FROM {m.name}")  # noqa: S608 - emptied first, so a type change applies to no rows
         ensure_model_table(tx, m)
+        if not existed:
+            # Created here, or by a concurrent run while this one waited on the schema lock: that run's rows are
+            # committed now, and replaced rather than doubled.
+            tx.lock_for_rewrite(m.name)
+            tx.execute(f"DELETE FROM {m.name}")  # noqa: S608
         written = tx.execute(f"INSERT INTO {m.name} ({cols}) SELECT {cols} FROM ({m.sql}) AS q", params)  # noqa: S608
         if tx.dialect == "postgres":
             # Fresh statistics, so the next model's joins over this table get a sane plan within the same run.
             tx.execute(f"ANALYZE {m.name}")
         return written
     ensure_model_table(tx, m)
+    if m.materialized == "incremental":
+        tx.lock_for_rewrite(m.name)
     stage = stage_model(tx, m, params)
     match = " AND ".join(f"s.{k} = t.{k}" for k in m.unique_key)
     if m.materialized == "incremental":
