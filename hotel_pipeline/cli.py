@@ -2,7 +2,8 @@
 
 Adding a command group:
 - a production domain (privacy, webhooks, reports, ...) writes a click group in its own ``hotel_pipeline/<domain>/cli.py``
-  and adds ONE line to ``COMMANDS`` below: ``"name": "hotel_pipeline.<domain>.cli:<group>"``;
+  and adds ONE line to ``COMMANDS`` below: ``"name": "hotel_pipeline.<domain>.cli:<group>"``; a command that belongs
+  under another domain's group is one line in ``SUBCOMMANDS``;
 - the workshop (demo, legacy exports, sandboxes, benches) is never named by production code: its commands are
   plugins, one line each in ``[project.entry-points."hotel_pipeline.cli"]`` of pyproject.toml (then ``uv sync``, or any
   ``make`` target, reinstalls the entry points).
@@ -23,6 +24,12 @@ COMMANDS: dict[str, str] = {
     "webhooks": "hotel_pipeline.webhooks.cli:webhooks",
     "channel": "hotel_pipeline.channel.cli:channel",
     "privacy": "hotel_pipeline.privacy.cli:privacy",
+}
+#: Commands a domain adds to another domain's group: group -> {name: "module:attribute"}. The residents list is the
+#: occupancy domain's (it reads ``room_nights``) but users find it beside erasure and retention; privacy sits below
+#: the domains and cannot import it, so the two meet here, at the top.
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "privacy": {"residents": "hotel_pipeline.occupancy.cli:residents"},
 }
 
 #: Entry-point group through which plugins (the workshop) add commands.
@@ -51,7 +58,14 @@ class LazyGroup(click.Group):
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         target = self._targets().get(cmd_name)
-        return _load(target) if target else None
+        if not target:
+            return None
+        command = _load(target)
+        if isinstance(command, click.Group):
+            for name, sub in SUBCOMMANDS.get(cmd_name, {}).items():
+                if name not in command.commands:
+                    command.add_command(_load(sub), name)
+        return command
 
 
 def _version() -> str:

@@ -28,8 +28,8 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from hotel_pipeline.core.portfolio import Hotel, Source
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
+from hotel_pipeline.privacy.pii import tokenise
 from hotel_pipeline.privacy.vault import store_guests
-from hotel_pipeline.sources.pms.pii import tokenise
 from hotel_pipeline.sources.pms.raw import raw_path, write_raw
 
 RESTAURANT_SOURCES = ("resos", "restaurant_csv")

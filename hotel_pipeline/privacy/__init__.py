@@ -1,6 +1,7 @@
 """Guest privacy: names encrypted per guest, shown only where a hotel's policy allows, erasable, and retained no longer
 than the hotel says.
 
+- ``pii``: keyed HMAC tokens of guest identities, and PII stripped from what is quarantined;
 - ``keys``: the master key (environment variable or a key file outside the warehouse);
 - ``vault``: the encrypted guest store (one data key per guest, wrapped by the master key; crypto-shredding);
 - ``access_log``: ``pii_access_log``, one row per production of a residents list;

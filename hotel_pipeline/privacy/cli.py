@@ -1,17 +1,18 @@
-"""``hotel-pipeline privacy``: erase a guest, produce a residents list, purge expired detail."""
+"""``hotel-pipeline privacy``: erase a guest, purge expired detail (the residents list is the occupancy domain's own
+command, ``hotel_pipeline.occupancy.cli``, listed under this group by ``hotel_pipeline.cli``)."""
 
 from __future__ import annotations
 
 import getpass
-from datetime import date
 
 import click
 
 from hotel_pipeline.core import settings
-from hotel_pipeline.core.cli_params import ISO_DATE, check_hotels, portfolio_or_fail
+from hotel_pipeline.core.cli_params import check_hotels, portfolio_or_fail
 
 
-def _who() -> str:
+def who() -> str:
+    """Who ran a privacy command, as the logs record it."""
     return f"cli:{getpass.getuser()}"
 
 
@@ -33,32 +34,10 @@ def erase(hotel: str, external_id: str | None, email: str | None) -> None:
     check_hotels([hotel], flag="--hotel")
     if not external_id and not email:
         raise click.UsageError("name the guest with --external-id or --email")
-    result = erase_guest(Warehouse(), hotel, external_id=external_id, email=email, requested_by=_who(),
+    result = erase_guest(Warehouse(), hotel, external_id=external_id, email=email, requested_by=who(),
                          now=Clock().now_naive_utc(), raw_root=settings.raw_dir())
     click.echo(f"{result.status}: {result.guests_erased} guest record(s) shredded, "
                f"{result.fields_redacted} field(s) redacted in {result.raw_files_redacted} raw file(s)")
-
-
-@privacy.command()
-@click.option("--hotel", required=True, metavar="HOTEL_ID", help="Hotel whose residents to list.")
-@click.option("--from", "start", type=ISO_DATE, default=None, help="First night (default: the hotel's business date).")
-@click.option("--nights", type=click.IntRange(1, 366), default=7, show_default=True, help="Nights to list.")
-def residents(hotel: str, start: date | None, nights: int) -> None:
-    """Print the residents list (names only as the hotel's guest_display policy allows; logged)."""
-    from hotel_pipeline.core.clock import Clock
-    from hotel_pipeline.core.warehouse import Warehouse
-    from hotel_pipeline.occupancy.residents import residents_list
-
-    portfolio = portfolio_or_fail()
-    check_hotels([hotel], portfolio, flag="--hotel")
-    clock = Clock()
-    h = portfolio.hotel(hotel)
-    frame = residents_list(Warehouse(), h, start or clock.business_date(h.timezone), nights, requested_by=_who(),
-                           now=clock.now_naive_utc())
-    for row in frame.iter_rows(named=True):
-        board = "DBB" if row["dinner_included"] else row["meal_plan"]
-        click.echo(f"{row['stay_date']}  {row['room']:<14} {row['guest']:<28} {board:<4} "
-                   f"{row['adults']}+{row['children'] or 0}  booking {row['booking']}")
 
 
 @privacy.command()
@@ -68,6 +47,6 @@ def retention() -> None:
     from hotel_pipeline.core.warehouse import Warehouse
     from hotel_pipeline.privacy.retention import purge_expired
 
-    log = purge_expired(Warehouse(), portfolio_or_fail(), Clock(), _who())
+    log = purge_expired(Warehouse(), portfolio_or_fail(), Clock(), who())
     for row in log.iter_rows(named=True):
         click.echo(f"{row['hotel_id']} {row['table_name']}: {row['rows_purged']} purged (before {row['cutoff_date']})")

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hotel_pipeline.core.warehouse import Tx, spec
 from hotel_pipeline.privacy.keys import master_key
-from hotel_pipeline.sources.pms.pii import tokenise
+from hotel_pipeline.privacy.pii import tokenise
 
 PII_FIELDS = ("first_name", "last_name", "email", "phone")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from hotel_pipeline.core import settings
@@ -39,3 +40,20 @@ def test_a_production_import_of_the_workshop_breaks_the_contracts(tmp_path: Path
     assert result.returncode != 0
     assert "hotel_pipeline.core.planted -> hotel_pipeline.workshop.dining.market" in result.stdout
     assert "Production never imports the workshop BROKEN" in result.stdout
+
+
+def unlayered_packages(pyproject: dict, root: Path) -> list[str]:
+    """Production packages of ``root`` that no layer of the layers contract names (each layer may list several)."""
+    contract = next(c for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    named = {m.strip() for layer in contract["layers"] for m in layer.split(":")}
+    packages = sorted(f"hotel_pipeline.{p.parent.name}" for p in (root / "hotel_pipeline").glob("*/__init__.py"))
+    return [p for p in packages if p not in named]
+
+
+def test_every_production_package_is_in_a_layer() -> None:
+    """A package in no layer may import anything: privacy imported a PMS module while the PMS imported privacy."""
+    pyproject = tomllib.loads((settings.REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert unlayered_packages(pyproject, settings.REPO_ROOT) == []
+    contract = next(c for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    contract["layers"] = [layer for layer in contract["layers"] if layer != "hotel_pipeline.privacy"]
+    assert unlayered_packages(pyproject, settings.REPO_ROOT) == ["hotel_pipeline.privacy"]

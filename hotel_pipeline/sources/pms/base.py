@@ -28,9 +28,9 @@ import polars as pl
 
 from hotel_pipeline.core.portfolio import Hotel, Source
 from hotel_pipeline.core.vocabularies import DINNER_PLANS, MEAL_PLANS, STATUSES
+from hotel_pipeline.privacy.pii import pii_key, tokenise
 from hotel_pipeline.sources.pms.errors import AuthError, ConfigError, IncompleteListingError
 from hotel_pipeline.sources.pms.http import HttpCore, RateLimit, RetryPolicy, TokenAuth
-from hotel_pipeline.sources.pms.pii import pii_key, tokenise
 from hotel_pipeline.unified import FIELD_NAMES
 
 

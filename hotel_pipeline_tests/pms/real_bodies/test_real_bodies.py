@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from hotel_pipeline.privacy.pii import quarantine_payload
 from hotel_pipeline.sources.pms.base import ExtractContext
 from hotel_pipeline.sources.pms.newbook import NewbookConnector
-from hotel_pipeline.sources.pms.pii import quarantine_payload
 from hotel_pipeline.sources.pms.rms import RmsConnector
 from hotel_pipeline.sources.pms.stayntouch import StayntouchConnector
 
