@@ -77,10 +77,10 @@ select n.hotel_id, n.stay_date, n.held_room as room_number, cast(n.seq as intege
        case when n.held_room is null then n.room_number end as claimed_room,
        n.source, n.external_id, n.arrival_date, n.departure_date, n.nights, n.night_index, n.room_type,
        n.adults, n.children, n.night_plan as meal_plan,
-       n.night_plan in ('HB', 'FB') as is_dbb,
+       n.night_plan in {{ vocabulary('dinner_plans') }} as is_dbb,
        coalesce(n.is_package, false) as is_package,
-       coalesce(n.night_breakfast, n.night_plan in ('BB', 'HB', 'FB')) as breakfast_included,
-       coalesce(n.night_dinner, n.night_plan in ('HB', 'FB')) as dinner_included,
+       coalesce(n.night_breakfast, n.night_plan in {{ vocabulary('breakfast_plans') }}) as breakfast_included,
+       coalesce(n.night_dinner, n.night_plan in {{ vocabulary('dinner_plans') }}) as dinner_included,
        n.meal_source, n.guest_token, n.guest_policy,
        case when n.held_room is not null then 'Guest, room ' || n.held_room
             else 'Guest, unassigned #' || cast(n.seq as varchar) end as guest_display,

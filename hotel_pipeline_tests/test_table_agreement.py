@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandera.polars as pa
+import pytest
 
 from hotel_pipeline.core import reservation_table, vocabularies
 from hotel_pipeline.core.schemas import DailyMetrics, PacingSnapshots, Pickup, Reservations
-from hotel_pipeline.core.sql_models import load_models, parse_model
+from hotel_pipeline.core.settings import SQL_MODELS_DIR
+from hotel_pipeline.core.sql_models import ModelError, load_models, parse_model, sql_list
 from hotel_pipeline.core.table_agreement import (
     contract_disagreements,
     dictionary_disagreements,
@@ -75,3 +78,38 @@ def test_the_reservation_columns_come_from_one_spec() -> None:
     assert {n: c.nullable for n, c in schema.columns.items()} == {
         c.name: c.nullable for c in reservation_table.RESERVATIONS.columns}
     assert pms_base.STATUSES is vocabularies.STATUSES and pms_base.MEAL_PLANS is vocabularies.MEAL_PLANS
+
+
+#: A meal plan as a SQL string literal: what a model would write if it spelled a list itself. (Statuses are not
+#: searched: dinner_gaps rightly spells the restaurant systems' own words, ``canceled`` and ``no_show`` among them.)
+SPELLED = re.compile(r"'(" + "|".join(map(re.escape, vocabularies.MEAL_PLANS)) + r")'")
+
+
+def spelled_vocabulary(directory: Path = SQL_MODELS_DIR) -> dict[str, list[str]]:
+    """Per model file, the meal plans its SELECT spells as literals instead of ``vocabulary()``."""
+    found = {}
+    for path in sorted(directory.glob("*.sql")):
+        body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                         if not line.lstrip().startswith("--"))
+        if words := SPELLED.findall(body):
+            found[path.name] = words
+    return found
+
+
+def test_the_models_take_meal_plans_from_the_vocabularies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """room_nights tests a night's board against the declared plans; a list spelled in a model would drift."""
+    assert spelled_vocabulary() == {}
+    room_nights = load_models()["room_nights"].sql
+    assert f"in {sql_list(vocabularies.DINNER_PLANS)} as is_dbb" in room_nights
+    assert f"in {sql_list(vocabularies.BREAKFAST_PLANS)}) as breakfast_included" in room_nights
+    # The check sees a spelled list (room_nights as it was), and the rendering follows the declaration.
+    planted = tmp_path / "room_nights.sql"
+    planted.write_text(load_models()["room_nights"].path.read_text(encoding="utf-8").replace(
+        "{{ vocabulary('dinner_plans') }} as is_dbb", "('HB', 'FB') as is_dbb"), encoding="utf-8")
+    assert spelled_vocabulary(tmp_path) == {"room_nights.sql": ["HB", "FB"]}
+    monkeypatch.setitem(vocabularies.SQL_VOCABULARIES, "dinner_plans", ("HB", "FB", "AI"))
+    assert "in ('HB', 'FB', 'AI')) as dinner_included" in parse_model(planted).sql
+    planted.write_text(planted.read_text(encoding="utf-8").replace("vocabulary('dinner_plans')",
+                                                                   "vocabulary('dinner_plan')"), encoding="utf-8")
+    with pytest.raises(ModelError, match="room_nights.sql: vocabulary\\(\\) names no vocabulary: 'dinner_plan'"):
+        parse_model(planted)

@@ -11,6 +11,8 @@ A model is a portable SELECT (the same text runs on DuckDB and Postgres) under a
     -- column hotel_id VARCHAR: portfolio hotel id
     select ... from {{ ref('reservations') }} ...
 
+``{{ vocabulary('dinner_plans') }}`` is written as the SQL list of that vocabulary (``('HB', 'FB')``, from
+``core.vocabularies.SQL_VOCABULARIES``), so a model tests a meal plan or a status against the one declaration of it.
 Dependencies come from the markers, each rendered as the table name ``x``: ``{{ ref('x') }}`` names another model of
 the folder, ``{{ source('x') }}`` a table a Python step writes (an asset of its own, see ``hotel_pipeline.defs.tables``);
 ``depends_on`` adds assets the model needs without reading them. A model that reads a table without a marker is
@@ -37,12 +39,15 @@ import duckdb
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.horizons import SQL_CONSTANTS
+from hotel_pipeline.core.vocabularies import SQL_VOCABULARIES
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Column, TableSpec, Tx, Warehouse, identifier
 
 MATERIALIZATIONS = {"table", "view", "incremental", "append_partition"}
 #: ``{{ ref('x') }}`` or ``{{ source('x') }}``: group 1 is the kind, group 2 the table.
 MARKER = re.compile(r"\{\{\s*(ref|source)\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\)\s*\}\}")
 _MARKED = "__marked__"
+#: ``{{ vocabulary('x') }}``: group 1 is the vocabulary's name in ``SQL_VOCABULARIES``.
+VOCABULARY = re.compile(r"\{\{\s*vocabulary\(\s*['\"]([a-z_]+)['\"]\s*\)\s*\}\}")
 _BIND = re.compile(r"(?<!:):[A-Za-z_][A-Za-z0-9_]*")
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s+([A-Z]+)\s*:\s*(.*)$")
@@ -85,6 +90,21 @@ class SqlModel:
         return sorted(set(self.refs) | set(self.sources) | set(self.depends_on))
 
 
+def sql_list(values: Iterable[str]) -> str:
+    """Values as a parenthesised SQL list of string literals (quotes doubled): ``('HB', 'FB')``."""
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def render_vocabularies(body: str) -> str:
+    """The body with each ``{{ vocabulary('x') }}`` written as the SQL list of that vocabulary, else ``ModelError``."""
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in SQL_VOCABULARIES:
+            raise ModelError(f"vocabulary() names no vocabulary: {m.group(1)!r}; one of {sorted(SQL_VOCABULARIES)}")
+        return sql_list(SQL_VOCABULARIES[m.group(1)])
+
+    return VOCABULARY.sub(one, body)
+
+
 def bare_reads(body: str) -> list[str]:
     """Tables the SELECT reads without a ``ref``/``source`` marker (common table expressions are not tables).
 
@@ -120,7 +140,10 @@ def parse_model(path: Path) -> SqlModel:
             continue
         in_header = False
         body_lines.append(line)
-    body = "\n".join(body_lines).strip().rstrip(";")
+    try:
+        body = render_vocabularies("\n".join(body_lines).strip().rstrip(";"))
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from exc
     name = identifier(path.stem)
     materialized = header.get("materialized", "table")
     if materialized not in MATERIALIZATIONS:

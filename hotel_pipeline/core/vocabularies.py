@@ -16,3 +16,10 @@ MEAL_PLANS: tuple[str, ...] = ("RO", "BB", "HB", "FB", "unknown")
 DINNER_PLANS: tuple[str, ...] = ("HB", "FB")
 #: Plans that include breakfast.
 BREAKFAST_PLANS: tuple[str, ...] = ("BB", "HB", "FB")
+
+#: The lists a SQL model may name as ``{{ vocabulary('name') }}``: a model cannot import, so the runner writes the list
+#: in (``('HB', 'FB')``) and no model spells a meal plan or a status itself.
+SQL_VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "statuses": STATUSES, "off_the_books": OFF_THE_BOOKS, "meal_plans": MEAL_PLANS, "dinner_plans": DINNER_PLANS,
+    "breakfast_plans": BREAKFAST_PLANS,
+}

@@ -52,6 +52,7 @@ from hotel_pipeline.core.sql_models import (
     build_model_asset,
     load_models,
     parse_model,
+    render_vocabularies,
     row_count,
     run_model,
 )
@@ -481,7 +482,7 @@ def dbt_model_sql(path: Path, project_models: set[str], params: dict[str, Any]) 
     lines = path.read_text(encoding="utf-8").splitlines()
     while lines and (lines[0].strip().startswith("--") or not lines[0].strip()):
         lines.pop(0)
-    body = "\n".join(lines).strip().rstrip(";")
+    body = render_vocabularies("\n".join(lines).strip().rstrip(";"))
     body = MARKER.sub(lambda m: (
         m.group(0) if m.group(1) == "ref" and m.group(2) in project_models else m.group(2)), body)
 
