@@ -5,9 +5,11 @@ No timing is ever asserted here (the bench's numbers depend on the machine and i
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +17,11 @@ import pytest
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.workshop import bench
+from hotel_pipeline.workshop.channel_bench import run_channel_bench
+from hotel_pipeline.workshop.dining_bench import run_dining_bench
+from hotel_pipeline.workshop.occupancy_bench import NIGHTS, T, run_occupancy_bench
+from hotel_pipeline.workshop.webhooks_bench import measure_lag
+from hotel_pipeline_tests.conftest import require_postgres
 
 
 def _shape(figures: list[bench.Figure], section: str) -> None:
@@ -31,16 +38,99 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-def test_import_figures_on_a_tiny_file(tmp_path: Path, data_dir: Path) -> None:
+def _head_of_dataset(dest: Path, rows: int) -> Path:
+    """The header and first ``rows`` rows of the data set, as a file of its own."""
     with gzip.open(settings.DATASET_PATH, "rt", encoding="utf-8") as fh:
-        head = [next(fh) for _ in range(41)]
-    tiny = tmp_path / "tiny_hotel_bookings.csv"
+        head = [next(fh) for _ in range(rows + 1)]
+    tiny = dest / "tiny_hotel_bookings.csv"
     tiny.write_text("".join(head), encoding="utf-8")
+    return tiny
+
+
+def test_import_figures_on_a_tiny_file(tmp_path: Path, data_dir: Path) -> None:
+    tiny = _head_of_dataset(tmp_path, 40)
     figures, profile = bench.bench_import(tmp_path, tiny, postgres=False, profile_on_miss=False)
     _shape(figures, "1 import")
     assert len(figures) == 1 and figures[0].value is not None and figures[0].target == "< 2 s"
     assert "(40 rows)" in figures[0].name
     assert profile == []
+
+
+@pytest.mark.postgres
+def test_import_figures_on_postgres_too(tmp_path: Path, data_dir: Path) -> None:
+    require_postgres()
+    tiny = _head_of_dataset(tmp_path, 40)
+    figures, _ = bench.bench_import(tmp_path, tiny, postgres=True, profile_on_miss=False)
+    _shape(figures, "1 import")
+    assert [f.name for f in figures] == ["tiny_hotel_bookings.csv -> DuckDB (40 rows)",
+                                         "tiny_hotel_bookings.csv -> Postgres (40 rows)"]
+    assert figures[1].value is not None, figures[1].note
+
+
+@pytest.mark.postgres
+def test_steady_import_figures_on_an_early_night(tmp_path: Path, data_dir: Path) -> None:
+    """The steady-state import of both engines, on the small exports of a night before most bookings were made."""
+    require_postgres()
+    figures = bench.bench_steady_import(tmp_path, night=date(2015, 1, 5))
+    _shape(figures, "1 import")
+    assert [f.name for f in figures] == ["steady-state daily import -> DuckDB (808 rows)",
+                                         "steady-state daily import -> Postgres (808 rows)"]
+    assert all(f.value is not None for f in figures), [f.note for f in figures]
+
+
+def _rows_around_the_residents_week(dest: Path) -> Path:
+    """The data set's rows of H1 (Resort Hotel) arriving in the fortnight around the occupancy bench's week."""
+    months = {"July": 7, "August": 8}
+    first, last = T - timedelta(days=7), T + timedelta(days=NIGHTS)
+    with gzip.open(settings.DATASET_PATH, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if r["hotel"] == "Resort Hotel" and r["arrival_date_month"] in months
+                and first <= date(int(r["arrival_date_year"]), months[r["arrival_date_month"]],
+                                  int(r["arrival_date_day_of_month"])) < last]
+    path = dest / "week_hotel_bookings.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.postgres
+def test_occupancy_figures_whatever_portfolio_the_process_was_started_with(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The residents list on both engines. The section imports the legacy CSV data set, so it must do so under the
+    CSV portfolio even in a process configured otherwise (here the demo's PMS-fed one, the default)."""
+    require_postgres()
+    monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(settings.REPO_ROOT / "data" / "portfolio.yaml"))
+    figures = run_occupancy_bench(dataset=_rows_around_the_residents_week(tmp_path))
+    _shape(figures, "7 occupancy")
+    assert [("DuckDB" in f.name, "Postgres" in f.name) for f in figures] == [(True, False), (False, True)]
+    for f in figures:
+        assert f.value is not None, f.note
+        listed = re.search(r"\((\d+) room nights, (\d+) names decrypted\)", f.name)
+        assert listed, f.name
+        assert int(listed[1]) > 0 and listed[2] == listed[1]  # policy full: every room night shows its guest
+
+
+def test_dining_figures_on_a_quarter_day(data_dir: Path) -> None:
+    result = run_dining_bench(days=0.25)
+    figures = bench.figures_from("6 dining", result)
+    _shape(figures, "6 dining")
+    assert {f.name for f in figures} >= {"polls", "events", "transition_s", "aggregates_rebuild_s"}
+    assert result["polls"] > 0 and result["events"] > 0
+
+
+@pytest.mark.slow
+def test_channel_figures(data_dir: Path) -> None:
+    figures = run_channel_bench()
+    _shape(figures, "8 channel")
+    assert len(figures) == 6 and all(f.value is not None for f in figures)
+    assert "3650 room-nights changed" in figures[0].name and figures[0].target.startswith("minimum ")
+
+
+def test_webhook_lag_of_one_day(tmp_path: Path, data_dir: Path) -> None:
+    """The lag figure of the webhooks section (its load scenario is the load test's, webhooks/test_load.py)."""
+    assert math.isfinite(measure_lag(tmp_path))
 
 
 @pytest.mark.slow

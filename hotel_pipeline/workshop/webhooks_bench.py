@@ -161,13 +161,18 @@ def measure_lag(workdir: Path) -> float:
 
 def run_webhooks_bench(count: int = 10_000, rate: float = 200.0) -> list:
     """Figures for ``make bench`` (section "8 webhooks")."""
-    from hotel_pipeline.workshop.bench import Figure
-
     with tempfile.TemporaryDirectory(prefix="webhooks-bench-") as tmp:
         workdir = Path(tmp)
         warehouse = Warehouse(url=f"duckdb:///{workdir / 'bench.duckdb'}")
         result = run_scenario(workdir, warehouse, count, rate, arrival_to=date(2016, 9, 30))
         lag = measure_lag(workdir)
+    return webhook_figures(result, lag, count, rate)
+
+
+def webhook_figures(result: ScenarioResult, lag: float, count: int, rate: float) -> list:
+    """The section's figures from one scenario and one lag measurement (what the load test checks too)."""
+    from hotel_pipeline.workshop.bench import Figure
+
     r = result.report
     good = len(r.good_bodies)
     applied = sum(b.events for b in result.first.batches)

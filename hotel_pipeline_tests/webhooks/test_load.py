@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hotel_pipeline.core.warehouse import Warehouse
-from hotel_pipeline.workshop.webhooks_bench import run_scenario
+from hotel_pipeline.workshop.webhooks_bench import run_scenario, webhook_figures
 
 
 def test_load_with_a_killed_receiver_loses_nothing_acknowledged(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
@@ -33,3 +33,8 @@ def test_load_with_a_killed_receiver_loses_nothing_acknowledged(duckdb_warehouse
     assert second.ingested == 0 and second.batches == []  # applied exactly once: nothing is left to apply
     quarantine = duckdb_warehouse.query("SELECT COUNT(*) AS n FROM quarantine WHERE source LIKE 'webhook:%'")
     assert quarantine["n"][0] == malformed
+
+    # make bench's figures of the same run: its own check agrees, and no latency is missing
+    figures = webhook_figures(run, lag=1.0, count=500, rate=200)
+    assert all(f.section == "8 webhooks" and f.value is not None for f in figures)
+    assert "every good event stored and applied once" in figures[0].note
