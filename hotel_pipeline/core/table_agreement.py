@@ -1,9 +1,10 @@
 """Where a table is described more than once, the descriptions must say the same: this lists where they do not.
 
-A table's shape has one source: a SQL model's header, or a ``TableSpec`` in Python. Three things repeat it and could
-drift: a SQL header whose columns are declared in Python (``reservations.sql`` repeats ``core.reservation_table``,
-because a SQL file cannot import), the pandera contract of the table, and the data dictionary (docs/warehouse.md).
-``disagreements`` compares them column by column (name, order, type, meaning); a test holds it to none.
+A table's shape has one declaration, a ``TableSpec``: written in Python (with its contract's rules), or read from a
+SQL model's header with the rules added (``TableSpec.with_contract``). Three things repeat it and could drift: a SQL
+header whose columns are declared in Python (``reservations.sql`` repeats ``core.reservation_table``, because a SQL
+file cannot import), a pandera contract, and the data dictionary (docs/warehouse.md). ``disagreements`` compares
+them column by column (name, order, type, meaning); a test holds it to none.
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import pandera.polars as pa
 
-from hotel_pipeline.core import reservation_table
 from hotel_pipeline.core.sql_models import SqlModel
 from hotel_pipeline.core.warehouse import Column, TableSpec
-
-#: SQL models whose columns are declared in Python: the header must repeat the declaration exactly.
-DECLARED_MODELS: dict[str, TableSpec] = {"reservations": reservation_table.RESERVATIONS}
 
 #: Portable type -> how the polars dtype a pandera model checks is spelled, by family (engines differ in int width).
 _FAMILIES = {"VARCHAR": ("String",), "INTEGER": ("Int",), "BIGINT": ("Int",), "DOUBLE": ("Float",),
@@ -82,10 +79,13 @@ def dictionary_disagreements(doc_text: str, table: str, columns: Sequence[Column
 
 def disagreements(models: Mapping[str, SqlModel], specs: Mapping[str, TableSpec], doc_text: str,
                   contracts: Mapping[str, type[pa.DataFrameModel]]) -> list[str]:
-    """Every disagreement between headers, specs, contracts and the dictionary (models win over specs by name)."""
+    """Every disagreement between headers, specs, contracts and the dictionary.
+
+    A spec named like a model must say what the model's header says; the dictionary and the contracts are held to
+    the model where there is one (its header is what the table is created from), else to the spec."""
     declared: dict[str, Sequence[Column]] = {**{n: s.columns for n, s in specs.items()},
                                              **{n: m.columns for n, m in models.items()}}
-    problems = [p for name, table in DECLARED_MODELS.items() for p in header_disagreements(models[name], table)]
+    problems = [p for name, table in specs.items() if name in models for p in header_disagreements(models[name], table)]
     for table, contract in contracts.items():
         if table not in declared:
             problems.append(f"{table} contract {contract.__name__}: no table of that name is declared")

@@ -36,6 +36,7 @@ ALERT_EVENTS = spec(
     doc="Client events of the alert funnel, linked to the slot event they are about.",
     grain="alert_event_id",
     not_null=("slot_event_id", "event_type", "occurred_at", "user_token"),
+    rules={"event_type": {"isin": list(EVENT_TYPES)}},
 )
 
 

@@ -12,8 +12,14 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
+from hotel_pipeline.core.warehouse import FrameCheck, Tx, Warehouse, spec
 from hotel_pipeline.dining.transitions import KEY_STATE_SCHEMA, SLOT_STATE_SCHEMA, Advance, advance
+
+#: The transitions a slot event records, the lifecycles they belong to, and the seating buckets.
+EVENT_TYPES = ("BASELINE_AVAILABLE", "NEW_DROP", "CLOSED")
+LIFECYCLES = ("baseline", "drop")
+TIME_BUCKETS = ("prime", "off_peak")
+_DURATION = pl.col("duration_seconds")
 
 _SLOT_COLS = [
     ("provider", "VARCHAR", "reservation platform (resy)"),
@@ -52,7 +58,29 @@ SLOT_EVENTS = spec(
     primary_key=("event_id",),
     doc="One row per slot transition; append-only and idempotent.",
     grain="(provider, venue_id, party_size, slot_date, slot_time, seating, template, event_type, observed_at)",
-    not_null=("provider", "venue_id", "party_size", "slot_date", "slot_time", "seating", "event_type", "observed_at"),
+    not_null=("provider", "venue_id", "party_size", "slot_date", "slot_time", "seating", "time_bucket", "event_type",
+              "lifecycle", "observed_at", "opened_at"),
+    rules={"party_size": {"ge": 1, "le": 20}, "slot_time": {"str_matches": r"^\d\d:\d\d$"},
+           "time_bucket": {"isin": list(TIME_BUCKETS)}, "event_type": {"isin": list(EVENT_TYPES)},
+           "lifecycle": {"isin": list(LIFECYCLES)}, "duration_seconds": {"ge": 0}, "duration_min_seconds": {"ge": 0},
+           "duration_max_seconds": {"ge": 0}},
+    checks=(
+        FrameCheck("durations_only_and_always_on_closed", "Only a CLOSED event ends a lifecycle, so only it has a "
+                   "duration, and it always has one.",
+                   (pl.col("event_type") == "CLOSED") == pl.col("duration_seconds").is_not_null()),
+        FrameCheck("duration_within_censoring_bounds", "The measured duration lies between the shortest true "
+                   "duration and the longest (polls only see so much).",
+                   _DURATION.is_null() | ((pl.col("duration_min_seconds") <= _DURATION)
+                                          & (pl.col("duration_max_seconds").is_null()
+                                             | (_DURATION <= pl.col("duration_max_seconds"))))),
+        FrameCheck("event_type_matches_lifecycle", "A NEW_DROP opens a drop lifecycle and a BASELINE_AVAILABLE a "
+                   "baseline one; a CLOSED ends either.",
+                   ((pl.col("event_type") == "NEW_DROP") & (pl.col("lifecycle") == "drop"))
+                   | ((pl.col("event_type") == "BASELINE_AVAILABLE") & (pl.col("lifecycle") == "baseline"))
+                   | (pl.col("event_type") == "CLOSED")),
+        FrameCheck("opened_not_after_observed", "A lifecycle opens no later than the poll that reports it.",
+                   pl.col("opened_at") <= pl.col("observed_at")),
+    ),
 )
 POLL_STATE = spec(
     "dining_poll_state",

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-import pandera.polars as pa
-
-
-class RoomNightMeasures(pa.DataFrameModel):
-    """Per hotel and stay date: counts never negative, a capacity to divide by, revenue (gross may be unknown)."""
-
-    hotel_id: str
-    stay_date: date
-    rooms_sold: int = pa.Field(ge=0)
-    capacity_count: int = pa.Field(gt=0)
-    net_revenue: float
-    gross_revenue: float = pa.Field(nullable=True)
-
-    class Config:
-        """Types coerced because the two engines return slightly different integer widths."""
-
-        coerce = True
-        strict = False
+#: Per hotel and stay date: counts and revenue always present (gross may be unknown, so it may be null).
+NOT_NULL = ("hotel_id", "stay_date", "rooms_sold", "capacity_count", "net_revenue")
+#: Counts never negative, a capacity to divide by.
+RULES = {"rooms_sold": {"ge": 0}, "capacity_count": {"gt": 0}}

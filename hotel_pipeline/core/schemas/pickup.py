@@ -7,39 +7,34 @@ same time last year's, and ADR exists only where a room is sold.
 
 from __future__ import annotations
 
-import pandera.polars as pa
 import polars as pl
 
-from hotel_pipeline.core.schemas.boards import KEY, AsOfBoard
+from hotel_pipeline.core.schemas import boards
+from hotel_pipeline.core.schemas.boards import KEY
+from hotel_pipeline.core.schemas.from_table import contract
+from hotel_pipeline.core.sql_models import model
+from hotel_pipeline.core.warehouse import FrameCheck
 
-__all__ = ["KEY", "Pickup"]
+__all__ = ["KEY", "PICKUP", "Pickup"]
 
+_STLY, _PACE = pl.col("rooms_sold_stly"), pl.col("pace_vs_stly")
+#: The live board's stay dates with deltas that are null where their baseline snapshot is missing. The columns are
+#: the model header's (``dbt_like_sql/pickup.sql``).
+PICKUP = model("pickup").table.with_contract(
+    not_null=(*boards.NOT_NULL, "rooms_sold", "net_revenue", "occupancy"),
+    rules={"rooms_sold": {"ge": 0}, "rooms_sold_stly": {"ge": 0}, "occupancy": {"ge": 0}}, unique=tuple(KEY),
+    checks=(
+        *boards.CHECKS,
+        FrameCheck("pace_is_rooms_minus_stly",
+                   "pace_vs_stly = rooms_sold - rooms_sold_stly, and null exactly where the STLY baseline is missing.",
+                   pl.when(_STLY.is_null()).then(_PACE.is_null()).otherwise(_PACE == pl.col("rooms_sold") - _STLY)
+                   .fill_null(False)),
+        FrameCheck("adr_only_when_sold", "ADR is net revenue per sold room: null when nothing is sold, present "
+                   "otherwise.", pl.col("adr").is_null() == (pl.col("rooms_sold") == 0)),
+    ))
 
-class Pickup(AsOfBoard):
-    """The live board's stay dates (AsOfBoard) with deltas that are null where their baseline snapshot is missing."""
-
-    rooms_sold: int = pa.Field(ge=0)
-    pickup_1d: int = pa.Field(nullable=True)
-    pickup_7d: int = pa.Field(nullable=True)
-    pickup_30d: int = pa.Field(nullable=True)
-    rooms_sold_stly: int = pa.Field(nullable=True, ge=0)
-    pace_vs_stly: int = pa.Field(nullable=True)
-    net_revenue: float
-    revenue_pickup_1d: float = pa.Field(nullable=True)
-    occupancy: float = pa.Field(ge=0)
-    adr: float = pa.Field(nullable=True)
-
-    @pa.dataframe_check(name="pace_is_rooms_minus_stly")
-    def pace_is_rooms_minus_stly(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """pace_vs_stly = rooms_sold - rooms_sold_stly, and null exactly where the STLY baseline is missing."""
-        stly, pace = pl.col("rooms_sold_stly"), pl.col("pace_vs_stly")
-        ok = pl.when(stly.is_null()).then(pace.is_null()).otherwise(pace == pl.col("rooms_sold") - stly)
-        return data.lazyframe.select(ok.fill_null(False).alias("ok"))
-
-    @pa.dataframe_check(name="adr_only_when_sold")
-    def adr_only_when_sold(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """ADR is net revenue per sold room: null when nothing is sold, present otherwise."""
-        return data.lazyframe.select((pl.col("adr").is_null() == (pl.col("rooms_sold") == 0)).alias("ok"))
+Pickup = contract(PICKUP, "Pickup", "The live board's stay dates with deltas that are null where their baseline "
+                                    "snapshot is missing.")
 
 
 #: pickup column -> (snapshot offset in days before T, stay-date offset) of the historian row it subtracts.

@@ -3,9 +3,9 @@
 from hotel_pipeline.core.warehouse.errors import WarehouseBusyError, WarehouseError
 from hotel_pipeline.core.warehouse.migration import SchemaMismatch
 from hotel_pipeline.core.warehouse.resource import WAREHOUSE_POOL, Tx, Warehouse, append_only, redact_url
-from hotel_pipeline.core.warehouse.tables import Column, TableSpec, identifier, spec
+from hotel_pipeline.core.warehouse.tables import Column, FrameCheck, TableSpec, identifier, spec
 
 __all__ = [
-    "WAREHOUSE_POOL", "Column", "SchemaMismatch", "TableSpec", "Tx", "Warehouse", "WarehouseBusyError",
+    "WAREHOUSE_POOL", "Column", "FrameCheck", "SchemaMismatch", "TableSpec", "Tx", "Warehouse", "WarehouseBusyError",
     "WarehouseError", "append_only", "identifier", "redact_url", "spec",
 ]
