@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, load_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.sql_models import model_assets
 from hotel_pipeline.defs.catalogue import catalogued
 from hotel_pipeline.defs.channel import definitions as channel

@@ -6,7 +6,6 @@ Credentials never appear here: a source names the *environment variables* that h
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -14,9 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import dagster as dg
 import yaml
-from pydantic import Field
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.horizons import DEFAULT_HISTORY_START
@@ -217,22 +214,3 @@ def load_portfolio(path: Path | None = None) -> Portfolio:
 def current_portfolio() -> Portfolio:
     """The portfolio of this process, read once (definitions are built from it at load time)."""
     return load_portfolio()
-
-
-class PortfolioResource(dg.ConfigurableResource):
-    """The portfolio the code location was built from (resource key ``portfolio``): what assets read at run time.
-
-    It holds the parsed content, not just the path, so a run sees exactly the portfolio its definitions were built
-    for. A portfolio holds no secrets (sources name the environment variables of their credentials).
-    """
-
-    document: str = Field(description="the portfolio's YAML mapping, as JSON")
-    path: str = Field(default="", description="the file it was read from, if any")
-
-    @classmethod
-    def of(cls, portfolio: Portfolio) -> PortfolioResource:
-        return cls(document=json.dumps(portfolio.document, default=str, sort_keys=True),
-                   path=str(portfolio.path or ""))
-
-    def get(self) -> Portfolio:
-        return parse_portfolio(json.loads(self.document), Path(self.path) if self.path else None)

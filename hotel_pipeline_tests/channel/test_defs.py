@@ -10,7 +10,8 @@ import yaml
 from hotel_pipeline.channel import outbox
 from hotel_pipeline.channel.config import ChannelConfigError, parse_channel_config
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.defs.channel.definitions import (
     build_defs,
     channel_availability,

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource, load_portfolio
+from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.csv.assets import csv_inbox_sensor, legacy_csv_import
 from hotel_pipeline.sources.csv.importer import import_file

@@ -8,7 +8,8 @@ import dagster as dg
 import pytest
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import PortfolioError, PortfolioResource, parse_portfolio
+from hotel_pipeline.core.portfolio import PortfolioError, parse_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.dining.definitions import DiningPollConfig, dining_poll_sensor, slot_events
 from hotel_pipeline.dining.config import dining_config, parse_dining

@@ -107,7 +107,8 @@ def test_alert_inbox_quarantines_malformed_and_is_idempotent(duckdb_warehouse: W
 
 
 def test_dagster_poll_asset_checks_and_sensor(duckdb_warehouse: Warehouse, tmp_path: Path, monkeypatch) -> None:
-    from hotel_pipeline.core.portfolio import PortfolioResource, parse_portfolio
+    from hotel_pipeline.core.portfolio import parse_portfolio
+    from hotel_pipeline.core.portfolio_resource import PortfolioResource
     from hotel_pipeline.defs.dining.definitions import (
         DiningPollConfig,
         alert_events,

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from hotel_pipeline.core.clock import Clock, local_instant
-from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.sources.pms.assets import build_pms_extract
 from hotel_pipeline.sources.pms.cadence import due_hotels

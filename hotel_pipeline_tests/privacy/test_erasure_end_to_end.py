@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from hotel_pipeline.cli import main as cli
 from hotel_pipeline.core.clock import Clock, local_instant
-from hotel_pipeline.core.portfolio import PortfolioResource, load_portfolio
+from hotel_pipeline.core.portfolio import load_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import build_defs
 from hotel_pipeline.occupancy.residents import residents_list

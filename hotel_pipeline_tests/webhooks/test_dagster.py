@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import PortfolioResource, parse_portfolio
+from hotel_pipeline.core.portfolio import parse_portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.defs.webhooks.assets import webhook_events, webhook_inbox_sensor
 from hotel_pipeline.sources.pms.resource import PmsConnectors

@@ -22,7 +22,8 @@ from hotel_pipeline.channel.push import plan_hotel
 from hotel_pipeline.channel.reconcile import reconcile_hotel
 from hotel_pipeline.channel.tables import CHANNEL_AVAILABILITY, CHANNEL_OUTBOX
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 
 GROUP = "channel"

@@ -20,7 +20,8 @@ from pydantic import Field
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.schemas import markdown_table
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events

@@ -11,7 +11,8 @@ import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.partitions import snapshot_partitions
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.sql_models import column_schema, model
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.pacing.hotels import HOTELS, write_hotels

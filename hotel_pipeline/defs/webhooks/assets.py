@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import PortfolioResource
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.webhooks.apply import run_once

@@ -7,7 +7,7 @@ import dagster as dg
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
-from hotel_pipeline.core.portfolio import PortfolioResource
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.sources.csv.importer import ImportFailed, import_file
 from hotel_pipeline.sources.csv.inbox import plan_inbox_run, plan_retries, resolve

@@ -20,7 +20,8 @@ from pydantic import Field
 
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.partitions import hotel_partitions
-from hotel_pipeline.core.portfolio import Portfolio, PortfolioResource
+from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
 from hotel_pipeline.sources.pms.cadence import due_hotels, pms_sources
 from hotel_pipeline.sources.pms.errors import ConnectorError
