@@ -73,8 +73,10 @@ def test_named_reservations_are_fetched_by_id(duckdb_warehouse: Warehouse, tmp_p
         assert calls == ["ids"]  # only the named records were read, no incremental pull
         after = warehouse.query("SELECT cursor FROM integration_status WHERE source = :s", {"s": vendor})["cursor"]
         assert after.to_list() == cursor.to_list()  # a fetch by id is no complete window: the cursor stays
-    else:
+    else:  # no id filter documented: the incremental pull reads every change since the cursor, and commits it
         assert calls == ["incremental"]
+        after = warehouse.query("SELECT cursor FROM integration_status WHERE source = :s", {"s": vendor})["cursor"]
+        assert after.to_list() != cursor.to_list()
     want = expected_reservations(world, vendor, "H1", evening).filter(pl.col("external_id").is_in(named))
     got = current_reservations(warehouse, vendor, "H1").filter(pl.col("external_id").is_in(named))
     columns = ["external_id", "status", "arrival_date", "departure_date", "cancelled_on"]
