@@ -30,7 +30,7 @@ from hotel_pipeline.dining import store as dining_store
 from hotel_pipeline.occupancy import night_meals
 from hotel_pipeline.pacing import append_only, recorder
 from hotel_pipeline.privacy import access_log, erasure, retention, vault
-from hotel_pipeline.sources.csv import importer
+from hotel_pipeline.sources.csv import importer, row_digests
 from hotel_pipeline.sources.pms import tables as pms_tables
 from hotel_pipeline.webhooks import inbox as webhook_inbox
 
@@ -49,6 +49,7 @@ WRITTEN_TABLES: tuple[tuple[TableSpec, str, tuple[str, ...], str], ...] = (
     (vault.GUEST_KEYS, "privacy", ("pms_extract", "restaurant_booking_records"), f"{_WEBHOOKS} and the erasure command"),
     (vault.GUEST_VAULT, "privacy", ("pms_extract", "restaurant_booking_records"), f"{_WEBHOOKS} and the erasure command"),
     (importer.IMPORT_LEDGER, "sources_csv", ("legacy_csv_import",), ""),
+    (row_digests.CSV_ROW_DIGESTS, "sources_csv", ("legacy_csv_import",), ""),
     (recorder.SNAPSHOT_LOG, "pacing", ("pacing_snapshots",), ""),
     (append_only.SNAPSHOT_DIGESTS, "pacing", ("pacing_snapshots",), ""),
     (dining_store.POLL_STATE, "dining", ("slot_events",), ""),

@@ -29,6 +29,7 @@ from hotel_pipeline.sources.csv.parsing import (
     parse_file,
     quarantine_frame,
 )
+from hotel_pipeline.sources.csv.row_digests import UnchangedRows, record_digests, unchanged_rows
 from hotel_pipeline.unified import accept_reservations, quarantine_rows, record_sync
 
 IMPORT_LEDGER = spec(
@@ -43,11 +44,11 @@ IMPORT_LEDGER = spec(
                                "failed (the import stopped on an error; retried by the inbox sensor)"),
         ("reason", "VARCHAR", "why a file was rejected, or the error a failed import stopped on"),
         ("rows_read", "BIGINT", "data rows read"),
-        ("rows_loaded", "BIGINT", "rows that passed validation"),
+        ("rows_loaded", "BIGINT", "rows that passed validation or were unchanged (vouched for by csv_row_digests)"),
         ("rows_quarantined", "BIGINT", "rows sent to quarantine (read = loaded + quarantined)"),
         ("versions_new", "BIGINT", "reservations seen for the first time"),
         ("versions_changed", "BIGINT", "reservations whose content changed (new version)"),
-        ("versions_unchanged", "BIGINT", "rows equal to the current version"),
+        ("versions_unchanged", "BIGINT", "rows equal to the current version (by comparison, or by their row digest)"),
         ("versions_stale", "BIGINT", "rows older than the current version (ignored)"),
         ("raw_path", "VARCHAR", "copy of the file in the immutable raw zone"),
         ("attempts", "INTEGER", "imports of this content started so far (a failed one is retried up to max_attempts)"),
@@ -190,17 +191,23 @@ def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: C
 def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, digest: str, portfolio: Portfolio,
             clock: Clock, mapping_name: str, row_number_ids: bool, business_date: date, now: datetime,
             attempts: int) -> ImportReport:
-    parsed = parse_file(payload, name, CsvMapping.from_portfolio(portfolio, mapping_name), portfolio.import_limits,
-                        business_date, now, row_number_ids)
-    as_of = parsed.as_of or business_date
-    raw_hotel = parsed.hotel_ids[0] if len(parsed.hotel_ids) == 1 else "mixed"
-    raw_path = land_raw(payload, digest, file_name, raw_hotel, as_of.isoformat())
-    outcome = "partly_quarantined" if parsed.quarantined else "loaded"
-    report = ImportReport(name, digest, outcome, rows_read=parsed.rows_read, rows_loaded=parsed.valid.height,
-                          rows_quarantined=len(parsed.quarantined), as_of=as_of.isoformat(),
-                          hotel_ids=parsed.hotel_ids)
-    held_back = quarantined_per_hotel(parsed, parsed.hotel_ids or hotels_for_file(portfolio, file_name))
     with warehouse.transaction() as tx:
+        # Parsed inside the writing transaction: the stored digests that let unchanged rows skip the parse are read
+        # as the full comparison would read the versions (see ``row_digests``).
+        named = as_of_from_name(name)
+        unchanged = None if row_number_ids or named is None else _vouched_by_digest(tx, portfolio, named)
+        parsed = parse_file(payload, name, CsvMapping.from_portfolio(portfolio, mapping_name),
+                            portfolio.import_limits, business_date, now, row_number_ids, unchanged)
+        as_of = parsed.as_of or business_date
+        raw_hotel = parsed.hotel_ids[0] if len(parsed.hotel_ids) == 1 else "mixed"
+        raw_path = land_raw(payload, digest, file_name, raw_hotel, as_of.isoformat())
+        outcome = "partly_quarantined" if parsed.quarantined else "loaded"
+        report = ImportReport(name, digest, outcome, rows_read=parsed.rows_read,
+                              rows_loaded=parsed.valid.height + parsed.unchanged.height,
+                              rows_quarantined=len(parsed.quarantined), as_of=as_of.isoformat(),
+                              hotel_ids=parsed.hotel_ids)
+        held_back = quarantined_per_hotel(parsed, parsed.hotel_ids or hotels_for_file(portfolio, file_name))
+        skipped = dict(parsed.unchanged.group_by("hotel_id").len().iter_rows())
         for hotel_id in parsed.hotel_ids:
             hotel = portfolio.hotel(hotel_id)
             rows = parsed.valid.filter(pl.col("hotel_id") == hotel_id).drop("_line")
@@ -209,10 +216,15 @@ def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, dig
             )
             report.new += result.new
             report.changed += result.changed
-            report.unchanged += result.unchanged
+            report.unchanged += result.unchanged + skipped.get(hotel_id, 0)
             report.stale += result.stale
-            _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height,
+            _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height + skipped.get(hotel_id, 0),
                          quarantined=held_back.get(hotel_id, 0))
+        if unchanged is not None:
+            ends = {h: end_of_business_day(as_of, portfolio.hotel(h).timezone) for h in parsed.hotel_ids}
+            admitted = parsed.valid.select("_line", "hotel_id", "external_id").join(parsed.row_digests, on="_line")
+            record_digests(tx, admitted.with_columns(
+                pl.col("hotel_id").replace_strict(ends, return_dtype=pl.Datetime("us")).alias("source_as_of")), now)
         if not parsed.hotel_ids:
             # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to (and a
             # file whose every row was quarantined is a partial one for them).
@@ -223,6 +235,19 @@ def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, dig
         quarantine_rows(tx, quarantine_frame(parsed, name, now), batch_id=digest)
         _write_ledger(tx, report, digest, now, str(raw_path.relative_to(settings.data_dir())), attempts)
     return report
+
+
+def _vouched_by_digest(tx, portfolio: Portfolio, as_of: date) -> UnchangedRows:
+    """The rows of an export as of ``as_of`` that the stored digests vouch for (each hotel's export ends at the end
+    of its own business day)."""
+    vouched = unchanged_rows(tx)
+    ends = {h.id: end_of_business_day(as_of, h.timezone) for h in portfolio.hotels}
+
+    def check(candidates: pl.DataFrame) -> pl.DataFrame:
+        return vouched(candidates.with_columns(
+            pl.col("hotel_id").replace_strict(ends, default=None, return_dtype=pl.Datetime("us")).alias("source_as_of")))
+
+    return check
 
 
 def quarantined_per_hotel(parsed: ParsedFile, hotel_ids: list[str]) -> dict[str, int]:

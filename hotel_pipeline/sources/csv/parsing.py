@@ -27,6 +27,7 @@ from pandera.errors import SchemaErrors
 from hotel_pipeline.core.portfolio import ImportLimits, Portfolio
 from hotel_pipeline.core.vocabularies import DINNER_PLANS, OFF_THE_BOOKS
 from hotel_pipeline.sources.csv.dataset import HOTEL_BOOKINGS_COLUMNS, MEAL_PLANS, MONTHS, stay_expressions
+from hotel_pipeline.sources.csv.row_digests import UnchangedRows, digest_expr
 from hotel_pipeline.unified.admission import admit
 
 #: Columns a layout must provide (canonical names); the rest of the hotel_bookings columns are optional.
@@ -130,6 +131,14 @@ class ParsedFile:
     rows_read: int = 0
     as_of: date | None = None
     hotel_ids: list[str] = field(default_factory=list)
+    #: rows the stored digests vouch for (hotel_id, external_id): unchanged, neither parsed nor validated again
+    unchanged: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_KEYS))
+    #: the digest of every other row whose booking could be identified (_line, row_digest)
+    row_digests: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_LINE_DIGESTS))
+
+
+_KEYS = {"hotel_id": pl.String, "external_id": pl.String}
+_LINE_DIGESTS = {"_line": pl.Int64, "row_digest": pl.Int64}
 
 
 def decode(payload: bytes, name: str, max_bytes: int = ImportLimits.max_file_bytes) -> str:
@@ -446,6 +455,31 @@ def split_by_booking_id(frame: pl.DataFrame, mapping: CsvMapping) -> tuple[pl.Da
     return kept.drop("_n", "_variants", "_first", "_lines"), quarantined
 
 
+def drop_unchanged(frame: pl.DataFrame, mapping: CsvMapping, limits: ImportLimits,
+                   unchanged: UnchangedRows) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Split the rows of ``frame`` the stored digests vouch for off, in one vectorised step, before any parsing.
+
+    Only a row whose booking id is its own in the file and whose hotel value names a hotel is a candidate: the
+    booking-id rules (blank ids, repeats, conflicting lines) still see every other row exactly as before. Returns the
+    rows left to parse, the unchanged keys and the digests of the candidates left (for the import to store).
+    """
+    raw_cols = [c for c in frame.columns if not c.startswith("_")]
+    hotel = pl.col("hotel").replace_strict(mapping.hotel_values, default=None, return_dtype=pl.String)
+    currency = hotel.replace_strict(mapping.currencies, default=None, return_dtype=pl.String)
+    keyed = frame.select(
+        "_line", hotel.alias("hotel_id"), pl.col(BOOKING_ID).alias("external_id"),
+        digest_expr(raw_cols, currency, limits),
+        (pl.len().over(BOOKING_ID) == 1).alias("_own"),
+    )
+    candidates = keyed.filter(pl.col("_own") & pl.col("hotel_id").is_not_null() & pl.col("external_id").is_not_null()
+                              & (pl.col("external_id") != ""))
+    vouched = unchanged(candidates.select("hotel_id", "external_id", "row_digest"))
+    skipped = candidates.join(vouched, on=["hotel_id", "external_id"], how="semi")
+    rest = frame.join(skipped.select("_line"), on="_line", how="anti", maintain_order="left")
+    left = candidates.join(skipped.select("_line"), on="_line", how="anti").select("_line", "row_digest")
+    return rest, skipped.select("hotel_id", "external_id"), left
+
+
 def check_as_of(named: date | None, name: str, business_date: date | None, limits: ImportLimits) -> None:
     """An as-of date in the file name must be a business date that has happened and is inside the window."""
     if named is None or business_date is None:
@@ -460,11 +494,13 @@ def check_as_of(named: date | None, name: str, business_date: date | None, limit
 
 def parse_file(payload: bytes, name: str, mapping: CsvMapping, limits: ImportLimits | None = None,
                business_date: date | None = None, received_at: datetime | None = None,
-               row_number_ids: bool = False) -> ParsedFile:
+               row_number_ids: bool = False, unchanged: UnchangedRows | None = None) -> ParsedFile:
     """Everything between the bytes of one file and the rows to load / quarantine.
 
     Every row that is loaded has passed the layout's row model, the booking-id rules, the blocking reservations
-    contract and the plausibility bounds of ``limits`` around ``business_date`` (see ``unified.admission``).
+    contract and the plausibility bounds of ``limits`` around ``business_date`` (see ``unified.admission``), except
+    the rows ``unchanged`` vouches for (see ``row_digests``): they are equal to what was admitted before and are
+    only counted.
     """
     limits = limits or ImportLimits()
     check_as_of(as_of_from_name(name), name, business_date, limits)
@@ -472,12 +508,16 @@ def parse_file(payload: bytes, name: str, mapping: CsvMapping, limits: ImportLim
     frame, quarantined, read = split_rows(text, mapping, name)
     for q in quarantined:
         q["hotel_id"] = None
+    skipped, digests = pl.DataFrame(schema=_KEYS), pl.DataFrame(schema=_LINE_DIGESTS)
     if not row_number_ids:
         if BOOKING_ID not in frame.columns:
             raise FileRejected(
                 f"{name}: no {mapping.columns.get(BOOKING_ID, BOOKING_ID)!r} column: without a booking id the rows of "
                 "one export cannot be matched with those of the next"
             )
+        # Only an export that names its as-of date: else that date is its newest event, which the skipped rows hold too.
+        if unchanged is not None and as_of_from_name(name) is not None:
+            frame, skipped, digests = drop_unchanged(frame, mapping, limits, unchanged)
         frame, by_id = split_by_booking_id(frame, mapping)
         quarantined.extend(by_id)
     raw_cols = [c for c in frame.columns if not c.startswith("_")]
@@ -507,15 +547,17 @@ def parse_file(payload: bytes, name: str, mapping: CsvMapping, limits: ImportLim
                                     "payload": _raw(row, raw_cols), "hotel_id": row["hotel_id"]})
             typed = typed.with_row_index("_pos").filter(~pl.col("_pos").is_in(positions)).drop("_pos")
             unified = admission.admitted
-    if unified.height + len(quarantined) != read:
+    if unified.height + skipped.height + len(quarantined) != read:
         raise AssertionError(f"{name}: counts do not reconcile: read {read}, valid {unified.height}, "
-                             f"quarantined {len(quarantined)}")
+                             f"unchanged {skipped.height}, quarantined {len(quarantined)}")
     return ParsedFile(
         valid=unified,
         quarantined=sorted(quarantined, key=lambda q: q["line"]),
         rows_read=read,
         as_of=as_of_date(name, typed),
-        hotel_ids=sorted(unified["hotel_id"].unique().to_list()),
+        hotel_ids=sorted(set(unified["hotel_id"].unique().to_list()) | set(skipped["hotel_id"].unique().to_list())),
+        unchanged=skipped,
+        row_digests=digests,
     )
 
 
