@@ -15,7 +15,9 @@
 -- column recorded_at TIMESTAMP: when the row was written (UTC)
 -- Vectorised for a whole range in one statement: each night contributes +1 on the first snapshot that sees it and -1 on
 -- the first that no longer does, both clamped into the snapshots whose horizon holds its stay date; a running sum over
--- the dense (hotel, stay_date, snapshot_date) grid then gives every cell without a join per snapshot.
+-- the dense (hotel, stay_date, snapshot_date) grid then gives every cell without a join per snapshot. The hotels are
+-- those with ids in [:hotel_first, :hotel_last]: a portfolio is rebuilt a slice of hotels at a time, so the grid of one
+-- statement, and its memory, stay the same size however many hotels there are.
 with bounds as (
     select cast(:snapshot_start as date) as s0, cast(:snapshot_end as date) as s1
 ),
@@ -26,6 +28,7 @@ windows as (
            least(n.stay_date, b.s1) as hi
     from {{ ref('reservation_nights') }} n
     cross join bounds b
+    where n.hotel_id between :hotel_first and :hotel_last
 ),
 spans as (
     select hotel_id, stay_date, net_rate, gross_rate, hi,
@@ -57,6 +60,7 @@ grid as (
     -- every snapshot date of the requested range, however long (no cap on a backfill)
     cross join generate_series(0, cast(:snapshot_end as date) - cast(:snapshot_start as date)) as s(i)
     cross join generate_series(0, cast(:horizon_last_day as integer)) as d(i)
+    where h.hotel_id between :hotel_first and :hotel_last
 ),
 running as (
     select g.hotel_id, g.snapshot_date, g.stay_date, g.capacity,

@@ -7,7 +7,8 @@ For every (hotel, snapshot_date S) asked for, one outcome:
 - the hotel's sync is partial (records quarantined): the hotel's ``partial_sync`` policy decides, by default skipped
   and logged naming the count;
 - S = T: *recorded*, a photograph of the live layer ``daily_metrics`` built for T (and a recent successful sync);
-- S < T: *reconstructed* from booking history by the ``pacing_snapshots`` SQL model, the whole range in one statement.
+- S < T: *reconstructed* from booking history by the ``pacing_snapshots`` SQL model, the whole range in one statement
+  per slice of about 30 hotels (so memory stays flat and time linear in hotels).
 All rows, digests and log entries of a run commit in one transaction (see ``append_only`` for the guards).
 """
 
@@ -19,8 +20,9 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from hotel_pipeline.core.clock import Clock, date_range
+from hotel_pipeline.core.horizons import HORIZON_DAYS, SQL_CONSTANTS
 from hotel_pipeline.core.portfolio import Hotel, Portfolio
-from hotel_pipeline.core.sql_models import ensure_model_table, model, stage_model
+from hotel_pipeline.core.sql_models import SqlModel, ensure_model_table, model
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.core.warehouse.monthly_partitions import ensure_month_partitions
 from hotel_pipeline.pacing.append_only import (
@@ -59,6 +61,42 @@ def ensure_historian(tx: Tx) -> None:
     ensure_guard(tx)
     ensure_partition_guards(tx)
     ensure_digests(tx)
+
+
+def _write_slice(tx: Tx, m: SqlModel, todo: list[Outcome], run_at: datetime) -> None:
+    """Write and digest the snapshots of ``todo`` (one slice of hotels): the reconstructed ones in one statement
+    straight from the model's SELECT, the recorded ones copied from the live board."""
+    plan = pl.DataFrame(
+        {"hotel_id": [o.hotel_id for o in todo], "snapshot_date": [o.snapshot_date for o in todo],
+         "origin": [o.status for o in todo]},
+        schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "origin": pl.String},
+    )
+    tx.temp_table("_snapshot_plan", plan)
+    cols = m.column_list
+    rebuilt = [o for o in todo if o.status == "reconstructed"]
+    if rebuilt:
+        days = [o.snapshot_date for o in rebuilt]
+        hotels = sorted({o.hotel_id for o in rebuilt})
+        params = {**SQL_CONSTANTS, "snapshot_start": min(days), "snapshot_end": max(days), "run_at": run_at,
+                  "hotel_first": hotels[0], "hotel_last": hotels[-1]}
+        tx.execute(
+            f"INSERT INTO pacing_snapshots ({cols}) SELECT {', '.join('s.' + c for c in cols.split(', '))} "  # noqa: S608
+            f"FROM ({m.sql}) s JOIN _snapshot_plan p ON p.hotel_id = s.hotel_id "
+            "AND p.snapshot_date = s.snapshot_date AND p.origin = 'reconstructed' "
+            "ON CONFLICT DO NOTHING",  # a concurrent run got there first: its rows stand, never rewritten
+            params,
+        )
+    if any(o.status == "recorded" for o in todo):
+        # The photograph: today's live board, copied as it stands.
+        tx.execute(
+            f"INSERT INTO pacing_snapshots ({cols}) "  # noqa: S608
+            "SELECT d.hotel_id, p.snapshot_date, d.stay_date, d.rooms_sold, d.capacity_count, d.net_revenue, "
+            "d.gross_revenue, 'recorded', CAST(:run_at AS TIMESTAMP) "
+            "FROM daily_metrics d JOIN _snapshot_plan p ON p.hotel_id = d.hotel_id "
+            "AND p.snapshot_date = d.as_of_date AND p.origin = 'recorded' ON CONFLICT DO NOTHING",
+            {"run_at": run_at},
+        )
+    digest_new_snapshots(tx, run_at)
 
 
 def _sync_state(tx: Tx) -> dict[tuple[str, str], dict]:
@@ -127,6 +165,19 @@ def plan_snapshots(tx: Tx, portfolio: Portfolio, clock: Clock, start: date, end:
     return outcomes
 
 
+#: Historian rows one reconstruction statement builds at most (about 30 hotels x a year): a portfolio is rebuilt a
+#: slice of hotels at a time, so memory stays flat and time linear in hotels, however many there are.
+ROWS_PER_STATEMENT = 4_000_000
+
+
+def hotel_slices(hotel_ids: list[str], dates: int, rows_per_statement: int) -> list[list[str]]:
+    """The hotels in id order, cut into slices whose reconstruction over ``dates`` snapshot dates stays within
+    ``rows_per_statement`` rows (365 stay dates per snapshot); at least one hotel per slice."""
+    per = max(1, rows_per_statement // max(1, dates * HORIZON_DAYS))
+    ordered = sorted(set(hotel_ids))
+    return [ordered[i:i + per] for i in range(0, len(ordered), per)]
+
+
 def take_snapshots(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, start: date, end: date,
                    hotel_ids: list[str] | None = None) -> list[Outcome]:
     """Plan and write in one transaction; returns every outcome (``present`` ones untouched)."""
@@ -136,38 +187,14 @@ def take_snapshots(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, sta
         outcomes = plan_snapshots(tx, portfolio, clock, start, end, hotel_ids)
         todo = [o for o in outcomes if o.status in ("recorded", "reconstructed")]
         if todo:
-            plan = pl.DataFrame(
-                {"hotel_id": [o.hotel_id for o in todo], "snapshot_date": [o.snapshot_date for o in todo],
-                 "origin": [o.status for o in todo]},
-                schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "origin": pl.String},
-            )
-            tx.temp_table("_snapshot_plan", plan)
             dates = [o.snapshot_date for o in todo]
             if ensure_month_partitions(tx, "pacing_snapshots", min(dates), max(dates)):
                 ensure_partition_guards(tx)
-            cols = m.column_list
             rebuilt = [o.snapshot_date for o in todo if o.status == "reconstructed"]
-            if rebuilt:
-                stage = stage_model(tx, m, {"snapshot_start": min(rebuilt), "snapshot_end": max(rebuilt),
-                                            "run_at": run_at})
-                tx.execute(
-                    f"INSERT INTO pacing_snapshots ({cols}) SELECT {', '.join('s.' + c for c in m.column_list.split(', '))} "  # noqa: S608
-                    f"FROM {stage} s JOIN _snapshot_plan p ON p.hotel_id = s.hotel_id "
-                    "AND p.snapshot_date = s.snapshot_date AND p.origin = 'reconstructed' "
-                    "ON CONFLICT DO NOTHING"  # a concurrent run got there first: its rows stand, never rewritten
-                )
-            if any(o.status == "recorded" for o in todo):
-                # The photograph: today's live board, copied as it stands.
-                tx.execute(
-                    f"INSERT INTO pacing_snapshots ({cols}) "  # noqa: S608
-                    "SELECT d.hotel_id, p.snapshot_date, d.stay_date, d.rooms_sold, d.capacity_count, d.net_revenue, "
-                    "d.gross_revenue, 'recorded', CAST(:run_at AS TIMESTAMP) "
-                    "FROM daily_metrics d JOIN _snapshot_plan p ON p.hotel_id = d.hotel_id "
-                    "AND p.snapshot_date = d.as_of_date AND p.origin = 'recorded' ON CONFLICT DO NOTHING",
-                    {"run_at": run_at},
-                )
-        if todo:
-            digest_new_snapshots(tx, run_at)
+            span = (max(rebuilt) - min(rebuilt)).days + 1 if rebuilt else 1
+            for hotels in hotel_slices([o.hotel_id for o in todo], span, ROWS_PER_STATEMENT):
+                members = set(hotels)
+                _write_slice(tx, m, [o for o in todo if o.hotel_id in members], run_at)
         if todo and tx.dialect == "postgres":
             tx.execute("ANALYZE pacing_snapshots")
         logged = [o for o in outcomes if o.status != "present"]
