@@ -33,6 +33,8 @@ DDL_LOCK_KEY = 7_311_204_001
 
 #: Tables no statement of this process may rewrite (see ``append_only``).
 _APPEND_ONLY: set[str] = set()
+#: A statement that may drop or reshape a table (temporary ones, named ``_...``, excepted).
+_DDL = re.compile(r"\b(?:DROP|ALTER)\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+(?!_)|(?!IF\s)(?!_))", re.IGNORECASE)
 _REWRITE = re.compile(r"\b(?:UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?(?:\w+\.)?(\w+)", re.IGNORECASE)
 
 
@@ -78,6 +80,8 @@ class Tx:
         self.backend = backend
         self.con = con
         self.dialect = backend.dialect
+        #: tables this transaction has already brought to their declared shape (checking again finds nothing to do)
+        self._ensured: dict[tuple[str, bool], TableSpec] = {}
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         return self.backend.query(self.con, sql, params)
@@ -85,6 +89,8 @@ class Tx:
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         if _APPEND_ONLY and (hit := next((t for t in _REWRITE.findall(sql) if t.lower() in _APPEND_ONLY), None)):
             raise WarehouseError(f"{hit} is append-only: the pipeline never updates, deletes or truncates its rows")
+        if self._ensured and _DDL.search(sql):
+            self._ensured.clear()  # a table may have gone or changed: check again
         return self.backend.execute(self.con, sql, params)
 
     def insert_frame(self, table: str, frame: pl.DataFrame) -> int:
@@ -100,9 +106,14 @@ class Tx:
     def ensure_table(self, spec: TableSpec, name: str | None = None, rebuildable: bool = False) -> None:
         """Create the table if it is missing, else add the declared columns it lacks; never drops it.
 
-        Safe when several runs create it at the same moment. See ``migration`` for what is refused and why.
+        Safe when several runs create it at the same moment. See ``migration`` for what is refused and why. Checked
+        once per transaction and spec (a write path that ensures its tables per hotel asks the catalog once).
         """
+        key = (name or spec.name, rebuildable)
+        if self._ensured.get(key) is spec:
+            return
         migrate_table(self, spec, name=name, rebuildable=rebuildable)
+        self._ensured[key] = spec
 
     def lock_ddl(self) -> None:
         """Serialise schema changes until this transaction ends.

@@ -150,29 +150,29 @@ def import_file(warehouse: Warehouse, path: Path, portfolio: Portfolio, clock: C
         raise FileRejected(reason)
     payload = path.read_bytes()
     digest = file_digest(payload)
-    warehouse.ensure_tables(IMPORT_LEDGER)
-    seen = warehouse.query(
-        "SELECT as_of_date, hotel_ids, outcome, attempts, rows_quarantined FROM import_ledger WHERE file_sha256 = :d",
-        {"d": digest}
-    )
-    previous = seen.row(0, named=True) if seen.height else None
-    if previous and previous["outcome"] in LOADED:
-        # Same content, nothing to load. But an unchanged export of a *later* business date still proves the hotel's
-        # data is complete through that date, so the sync advances (else the recorder would skip a quiet hotel).
-        named = as_of_from_name(path.name)
-        if named is not None and named > business_date:
-            named = None  # an as-of date that has not happened proves nothing
-        hotels = [h for h in (previous["hotel_ids"] or "").split(",") if h] or owners
-        if named is not None and (previous["as_of_date"] is None or named > previous["as_of_date"]):
-            with warehouse.transaction() as tx:
+    # One short transaction decides: a loaded content is a duplicate, anything else is claimed before the work.
+    with warehouse.transaction() as tx:
+        tx.ensure_table(IMPORT_LEDGER)
+        seen = tx.query("SELECT as_of_date, hotel_ids, outcome, attempts, rows_quarantined FROM import_ledger "
+                        "WHERE file_sha256 = :d", {"d": digest})
+        previous = seen.row(0, named=True) if seen.height else None
+        if previous and previous["outcome"] in LOADED:
+            # Same content, nothing to load. But an unchanged export of a *later* business date still proves the
+            # hotel's data is complete through that date, so the sync advances (else the recorder would skip a quiet
+            # hotel).
+            named = as_of_from_name(path.name)
+            if named is not None and named > business_date:
+                named = None  # an as-of date that has not happened proves nothing
+            hotels = [h for h in (previous["hotel_ids"] or "").split(",") if h] or owners
+            if named is not None and (previous["as_of_date"] is None or named > previous["as_of_date"]):
                 for hotel_id in hotels:
                     # the same content is as partial as it was the first time
                     _mark_synced(tx, portfolio, hotel_id, named, digest, now, records=0,
                                  quarantined=int(previous["rows_quarantined"] or 0))
-        return ImportReport(name, digest, "duplicate", as_of=named.isoformat() if named else None, hotel_ids=hotels)
-    attempts = int((previous or {}).get("attempts") or 0) + 1
-    # The claim: committed before the work, so a process that dies half-way leaves a failed entry to retry, not nothing.
-    with warehouse.transaction() as tx:
+            return ImportReport(name, digest, "duplicate", as_of=named.isoformat() if named else None,
+                                hotel_ids=hotels)
+        attempts = int((previous or {}).get("attempts") or 0) + 1
+        # The claim: committed before the work, so a process that dies half-way leaves a failed entry to retry.
         _write_ledger(tx, ImportReport(name, digest, "failed", hotel_ids=owners,
                                        reason=f"import started at {now} did not finish (the process stopped)"),
                       digest, now, None, attempts)
