@@ -4,9 +4,10 @@ A synthetic portfolio of N hotels is made from the bundled data set: hotel i is 
 or the City Hotel (i odd) under its own id ``S0001`` .., with its dates kept and its time zone taken in turn from
 eight zones east and west of UTC. For each N and engine, in a fresh process (so peak memory is that N's):
 
-- import: the N hotels' history as known on 2016-06-30, one legacy CSV file, through the real importer (the bulk
-  load of a new portfolio);
-- reconstruction: one year of the historian (snapshot dates 2015-07-01 .. 2016-06-30) for every hotel, one statement;
+- import: the N hotels' history as known on 2016-06-30, one legacy CSV export per hotel, through the real importer
+  file by file (the bulk load of a new portfolio);
+- reconstruction: one year of the historian (snapshot dates 2015-07-01 .. 2016-06-30) for every hotel, in one run
+  (one statement per slice of hotels, see ``pacing.recorder``);
 - nightly cycle: the night's inbox (one full-state export per hotel as of 2016-07-01, as a legacy PMS drops it,
   imported file by file), live rebuild (reservations, reservation_nights, daily_metrics), the recorder for every
   hotel, pickup;
@@ -14,13 +15,14 @@ eight zones east and west of UTC. For each N and engine, in a fresh process (so 
   pickup of one hotel over the next 90 nights against T-1, T-7 and T-30, and the booking curve of one night;
 - peak memory (the process's max RSS) and storage size (DuckDB file, or the Postgres schema's relations).
 
-Figures go to docs/benchmarks.md (section "Scale") and are printed. No test asserts any of them.
+The data set is read once per bench run; each hotel's export is written just before it is imported and removed after,
+so neither memory nor disk holds more than one hotel's file at a time. Figures go to docs/benchmarks.md (section
+"Scale") and are printed. No test asserts any of them.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,10 +73,19 @@ def synthetic_portfolio(n: int) -> Portfolio:
     return parse_portfolio({"hotels": hotels, "csv_mappings": {"hotel_bookings": {"delimiter": ",", "columns": {}}}})
 
 
-def _base_exports(as_of: date) -> dict[int, pl.DataFrame]:
-    """The two base hotels' daily exports as of ``as_of`` (the legacy PMS layout), computed once per date."""
+def write_bases(dest: Path) -> Path:
+    """The two base hotels' daily exports as of the end of the year and as of the night (the legacy PMS layout),
+    computed once per bench run from the data set and kept as Parquet for every size's process to read."""
     history = load_history()
-    return {k: export_frame(history, DATASET_HOTEL_IDS[name], as_of) for k, (name, _) in BASES.items()}
+    dest.mkdir(parents=True, exist_ok=True)
+    for as_of in (YEAR[1], NIGHT):
+        for k, (name, _) in BASES.items():
+            export_frame(history, DATASET_HOTEL_IDS[name], as_of).write_parquet(dest / f"base{k}_{as_of}.parquet")
+    return dest
+
+
+def read_bases(bases: Path, as_of: date) -> dict[int, pl.DataFrame]:
+    return {k: pl.read_parquet(bases / f"base{k}_{as_of}.parquet") for k in BASES}
 
 
 def _hotel_export(bases: dict[int, pl.DataFrame], i: int) -> pl.DataFrame:
@@ -82,28 +94,19 @@ def _hotel_export(bases: dict[int, pl.DataFrame], i: int) -> pl.DataFrame:
                                      (pl.lit(hotel_id(i) + "-") + pl.col("booking_ref")).alias("booking_ref"))
 
 
-def synthetic_export(n: int, dest: Path, as_of: date = YEAR[1]) -> tuple[Path, int]:
-    """One CSV of the N hotels' history as known at the end of ``as_of`` (the bulk load of a new portfolio)."""
-    bases = _base_exports(as_of)
-    frame = pl.concat([_hotel_export(bases, i) for i in range(n)])
-    path = dest / f"scale_history_asof_{as_of.isoformat()}.csv.gz"
-    with gzip.open(path, "wb", compresslevel=1) as fh:
-        frame.write_csv(fh)
-    return path, frame.height
-
-
-def nightly_exports(n: int, dest: Path, as_of: date = NIGHT) -> tuple[list[Path], int]:
-    """The night's inbox: one export per hotel as of ``as_of``, as each hotel's PMS drops it."""
-    bases = _base_exports(as_of)
+def hotel_exports(n: int, bases: Path, as_of: date, dest: Path, label: str) -> Iterator[tuple[Path, int]]:
+    """Hotel by hotel, the export of its book as of ``as_of`` written to ``dest`` (and removed once the caller is
+    done with it): never more than one hotel's rows in memory or on disk, however many hotels."""
+    frames = read_bases(bases, as_of)
     dest.mkdir(parents=True, exist_ok=True)
-    paths, rows = [], 0
     for i in range(n):
-        frame = _hotel_export(bases, i)
-        path = dest / f"scale_{hotel_id(i)}_asof_{as_of.isoformat()}.csv"
+        frame = _hotel_export(frames, i)
+        path = dest / f"scale_{hotel_id(i)}_{label}_asof_{as_of.isoformat()}.csv"
         frame.write_csv(path)
-        paths.append(path)
-        rows += frame.height
-    return paths, rows
+        try:
+            yield path, frame.height
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def p50_p95(fn, repeat: int = 50) -> tuple[float, float]:
@@ -172,12 +175,23 @@ def plan_text(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> str:
     return "\n".join(str(v) for row in frame.rows() for v in row if v is not None)
 
 
-def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
+def _import_all(warehouse: Warehouse, portfolio: Portfolio, clock: Clock, exports: Iterator[tuple[Path, int]],
+                outcomes: bool = False) -> tuple:
+    """Import the exports one file at a time, as the inbox does; (rows, seconds spent importing[, outcomes])."""
+    rows, seconds, seen = 0, 0.0, []
+    for path, height in exports:
+        t0 = time.perf_counter()
+        seen.append(import_file(warehouse, path, portfolio, clock).outcome)
+        seconds += time.perf_counter() - t0
+        rows += height
+    return (rows, seconds, seen) if outcomes else (rows, seconds)
+
+
+def measure(n: int, engine: str, workdir: Path, bases: Path) -> dict[str, Any]:
     """Every figure of one N on one engine (run in a process of its own)."""
     os.environ["HOTEL_PIPELINE_DATA_DIR"] = str(workdir / "data")
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     portfolio = synthetic_portfolio(n)
-    csv_path, rows = synthetic_export(n, workdir)
     schema = None
     if engine == "duckdb":
         db = workdir / "scale.duckdb"
@@ -189,12 +203,11 @@ def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
         with admin.begin() as con:
             con.execute(sa.text(f"CREATE SCHEMA {schema}"))
         warehouse = Warehouse(url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    out: dict[str, Any] = {"hotels": n, "engine": engine, "reservations": rows}
+    out: dict[str, Any] = {"hotels": n, "engine": engine}
     try:
         clock = Clock(frozen_at=local_instant(YEAR[1] + timedelta(days=1), "UTC", 2).isoformat())
-        t0 = time.perf_counter()
-        import_file(warehouse, csv_path, portfolio, clock)
-        out["import_s"] = time.perf_counter() - t0
+        out["reservations"], out["import_s"] = _import_all(
+            warehouse, portfolio, clock, hotel_exports(n, bases, YEAR[1], workdir / "history", "history"))
 
         def live(at: Clock) -> None:
             with warehouse.transaction() as tx:
@@ -209,11 +222,10 @@ def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
         out["historian_rows"] = int(warehouse.query("SELECT COUNT(*) AS n FROM pacing_snapshots")["n"][0])
 
         night = Clock(frozen_at=local_instant(NIGHT, "UTC", 14).isoformat())  # 03:00 or later in every zone
-        inbox, out["nightly_rows"] = nightly_exports(n, workdir / "inbox")
-        t0 = time.perf_counter()
-        outcomes = [import_file(warehouse, path, portfolio, night).outcome for path in inbox]
-        out["nightly_import_s"] = time.perf_counter() - t0
+        out["nightly_rows"], out["nightly_import_s"], outcomes = _import_all(
+            warehouse, portfolio, night, hotel_exports(n, bases, NIGHT, workdir / "inbox", "night"), outcomes=True)
         out["nightly_outcomes"] = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+        t0 = time.perf_counter() - out["nightly_import_s"]  # the cycle starts with the night's import
         t3 = time.perf_counter()
         live(night)
         out["live_rebuild_s"] = time.perf_counter() - t3
@@ -248,11 +260,11 @@ def measure(n: int, engine: str, workdir: Path) -> dict[str, Any]:
     return out
 
 
-def run_one(n: int, engine: str) -> dict[str, Any]:
+def run_one(n: int, engine: str, bases: Path) -> dict[str, Any]:
     """``measure`` in a child process, so each N's peak memory is its own."""
     with tempfile.TemporaryDirectory(prefix=f"scale-{engine}-{n}-") as tmp:
         proc = subprocess.run([sys.executable, "-m", "hotel_pipeline.workshop.scale_bench", "--one", str(n), engine,
-                               tmp], capture_output=True, text=True)
+                               tmp, str(bases)], capture_output=True, text=True)
         if proc.returncode != 0:
             return {"hotels": n, "engine": engine, "error": proc.stderr.strip().splitlines()[-1:]}
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -298,19 +310,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated portfolio sizes")
     parser.add_argument("--postgres-max", type=int, default=int(os.environ.get("SCALE_POSTGRES_MAX", "100")),
                         help="largest N also measured on Postgres")
-    parser.add_argument("--one", nargs=3, metavar=("N", "ENGINE", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("N", "ENGINE", "DIR", "BASES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(int(args.one[0]), args.one[1], Path(args.one[2])), default=str))
+        print(json.dumps(measure(int(args.one[0]), args.one[1], Path(args.one[2]), Path(args.one[3])), default=str))
         return 0
     results = []
-    for n in [int(x) for x in args.hotels.split(",")]:
-        for engine in ["duckdb", "postgres"] if n <= args.postgres_max else ["duckdb"]:
-            started = time.perf_counter()
-            result = run_one(n, engine)
-            result["wall_s"] = time.perf_counter() - started
-            results.append(result)
-            print(json.dumps({k: v for k, v in result.items() if not k.endswith("_plan")}, default=str), flush=True)
+    with tempfile.TemporaryDirectory(prefix="scale-bases-") as tmp:
+        bases = write_bases(Path(tmp))  # the data set is read once per bench run, not once per size and engine
+        for n in [int(x) for x in args.hotels.split(",")]:
+            for engine in ["duckdb", "postgres"] if n <= args.postgres_max else ["duckdb"]:
+                started = time.perf_counter()
+                result = run_one(n, engine, bases)
+                result["wall_s"] = time.perf_counter() - started
+                results.append(result)
+                print(json.dumps({k: v for k, v in result.items() if not k.endswith("_plan")}, default=str),
+                      flush=True)
     load = os.getloadavg()
     note = (f"One `make bench-scale` run on {os.cpu_count()} cores, load average at the end "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; sizes {args.hotels}, Postgres up to {args.postgres_max}.")
