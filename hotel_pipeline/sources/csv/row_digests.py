@@ -57,8 +57,11 @@ _RULE_MODULES = (
     "hotel_pipeline.unified",
     "hotel_pipeline.unified.admission",
     "hotel_pipeline.core.schemas.reservations",
+    "hotel_pipeline.core.schemas.from_table",
+    "hotel_pipeline.core.schemas.validation",
     "hotel_pipeline.core.vocabularies",
     "hotel_pipeline.core.reservation_table",
+    "hotel_pipeline.core.warehouse.tables",
 )
 #: Unit separator: no field that reaches the digest holds it (control characters quarantine a row first).
 _SEP = "\x1f"
