@@ -64,6 +64,8 @@ def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONT
         run_short_pipeline.evaluated = {e.asset_check_key.name for e in evaluations}
         run_short_pipeline.backfills = instance.get_backfills()
         run_short_pipeline.runs = instance.get_runs()
+        run_short_pipeline.materialized = {k.to_user_string() for k in instance.get_asset_keys()
+                                           if instance.get_latest_materialization_event(k) is not None}
         return Counter((e.asset_check_key.name, e.passed) for e in evaluations if e.asset_check_key.name in checks)
 
 

@@ -175,6 +175,7 @@ class Deployment:
             resources=resources, executor=dg.in_process_executor)
         self.repository = self.defs.get_repository_def()
         self.instance = instance
+        self.warehouse = warehouse
         self.runs = 0
 
     def job(self, name: str, at: datetime, *, night: date, run_config: dict | None = None,
@@ -332,8 +333,14 @@ def record_dining(deployment: Deployment, dining: dict[str, Any]) -> None:
     end = (DEMO_START + timedelta(days=DINING_DAYS)).replace(tzinfo=UTC)
     deployment.run_schedule(dining_metrics_schedule.name, end, LAST_NIGHT)
     note = f"make demo: {DINING_DAYS:g} simulated days of the default market, written in process (no run)"
+    from hotel_pipeline.defs.tables import OWNED_TABLES
+
+    # The state tables the poller keeps beside slot_events are its assets too: reported with it, with their rows.
+    state = [(t.name, {"dagster/row_count": int(deployment.warehouse.query(
+        f"SELECT COUNT(*) AS n FROM {identifier(t.name)}")["n"][0])})  # noqa: S608 - a declared name
+        for t in OWNED_TABLES["slot_events"] if deployment.warehouse.table_exists(t.name)]
     for key, meta in (("slot_events", {"polls": dining["polls"], "events": dining["slot_events"]}),
-                      ("alert_events", {"events": dining["alert_events"]})):
+                      ("alert_events", {"events": dining["alert_events"]}), *state):
         deployment.instance.report_runless_asset_event(dg.AssetMaterialization(
             key, description=note, metadata=meta, tags={DEMO_TAG: "true", NIGHT_TAG: LAST_NIGHT.isoformat()}))
 

@@ -205,7 +205,8 @@ def test_the_demo_leaves_every_dining_asset_materialised_in_dagster(duckdb_wareh
         [run] = instance.get_runs()
         assert (run.job_name, run.tags["dagster/schedule_name"]) == ("dining_metrics_job", "dining_metrics_job_schedule")
         assert run.status == dg.DagsterRunStatus.SUCCESS and NIGHT_TAG in run.tags
-        for key in ("slot_events", "alert_events", *DINING_MODELS):
+        for key in ("slot_events", "dining_poll_state", "dining_slot_state", "dining_poll_log", "alert_events",
+                    *DINING_MODELS):
             assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
         checks = {e.dagster_event.event_specific_data.asset_check_key.name for e in instance.all_logs(
             run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)}

@@ -10,7 +10,7 @@ import pytest
 from hotel_pipeline.core.sql_models import ModelError, load_models, parse_model
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import defs
-from hotel_pipeline.defs.tables import WRITTEN_TABLES
+from hotel_pipeline.defs.tables import DECLARED_TABLES, OUTSIDE_DAGSTER, OWNED_TABLES, RECORDED_BY, SHARED_TABLES
 
 GRAPH = defs.resolve_asset_graph()
 KEYS = {k.to_user_string() for k in GRAPH.get_all_asset_keys()}
@@ -60,7 +60,7 @@ def test_every_table_a_model_reads_is_an_asset_of_the_code_location() -> None:
     # The check would see a table the code location does not declare (as if reservation_versions had no asset).
     assert undeclared_reads(KEYS - {"reservation_versions"}) == {"reservations": ["reservation_versions"]}
     # Nothing is a stand-in: every asset a model reads is built by an asset or declared as a written table.
-    written = {t.name for t, *_ in WRITTEN_TABLES}
+    written = set(DECLARED_TABLES)
     for m in load_models().values():
         for d in m.deps:
             assert GRAPH.get(dg.AssetKey(d)).is_materializable or d in written, (m.name, d)
@@ -68,7 +68,7 @@ def test_every_table_a_model_reads_is_an_asset_of_the_code_location() -> None:
 
 def test_a_model_reading_a_written_table_runs_after_its_writers() -> None:
     """Dagster orders a job by direct dependencies: a model reading reservation_versions names its writers too."""
-    writers = {t.name: set(w) for t, _, w, _ in WRITTEN_TABLES}
+    writers = {t.name: set(w) for t, _, w, _, _ in SHARED_TABLES}
     for m in load_models().values():
         for table in m.sources:
             assert writers.get(table, set()) <= set(m.deps), (m.name, table)
@@ -89,6 +89,27 @@ def test_the_lineage_runs_from_the_extracts_to_the_exports() -> None:
     assert len(GRAPH.toposorted_asset_keys) == len(KEYS)  # acyclic: every key sorts
 
 
+def test_every_written_table_is_recorded_by_the_steps_that_write_it() -> None:
+    """A table one asset alone writes is a spec of that asset; every step named as writing a shared table exists;
+    every job that runs a writer selects the tables it alone writes (else they would go unrecorded in that job)."""
+    for writer, tables in OWNED_TABLES.items():
+        assets_def = defs.get_assets_def(writer)
+        assert {t.name for t in tables} | {writer} == {k.to_user_string() for k in assets_def.keys}, writer
+        assert assets_def.can_subset, writer
+    ops = {node.name for job in defs.resolve_all_job_defs() for node in job.graph.nodes}
+    for table, _, _, _, outside in SHARED_TABLES:
+        steps = set(RECORDED_BY[table.name])
+        assert not GRAPH.get(dg.AssetKey(table.name)).is_materializable, table.name
+        assert steps <= KEYS | ops, (table.name, steps - KEYS - ops)
+        assert steps or outside, table.name
+    assert OUTSIDE_DAGSTER == ("pii_access_log", "erasure_log")
+    for job in defs.resolve_all_job_defs():
+        keys = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+        for writer, tables in OWNED_TABLES.items():
+            if writer in keys:
+                assert {t.name for t in tables} <= keys, (job.name, writer)
+
+
 def warehouse_tables(warehouse: Warehouse) -> set[str]:
     frame = warehouse.query("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
                             "AND table_schema = current_schema()")
@@ -98,7 +119,8 @@ def warehouse_tables(warehouse: Warehouse) -> set[str]:
 @pytest.mark.slow
 def test_every_table_in_the_warehouse_after_a_pipeline_run_is_an_asset(duckdb_warehouse: Warehouse, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo's short run (imports, live layer, historian, pickup, exports) leaves only tables that are assets."""
+    """The demo's short run (imports, live layer, historian, pickup, exports) leaves only tables that are assets, and
+    the Dagster instance holds a materialisation of every one of them: the UI shows none as "Never materialized"."""
     from hotel_pipeline_tests.test_pipeline_engines import run_short_pipeline
 
     monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(tmp_path / "data"))
@@ -106,3 +128,5 @@ def test_every_table_in_the_warehouse_after_a_pipeline_run_is_an_asset(duckdb_wa
     tables = warehouse_tables(duckdb_warehouse)
     assert {"reservation_versions", "quarantine", "integration_status", "snapshot_log", "pickup"} <= tables
     assert sorted(tables - KEYS) == []
+    assert {t.name for w in ("legacy_csv_import", "pacing_snapshots") for t in OWNED_TABLES[w]} <= tables
+    assert sorted(tables - run_short_pipeline.materialized) == []

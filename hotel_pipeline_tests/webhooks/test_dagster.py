@@ -45,6 +45,10 @@ def test_sensor_and_asset(duckdb_warehouse: Warehouse, tmp_path: Path) -> None:
         "portfolio": PortfolioResource.of(portfolio)})
     meta = done.asset_materializations_for_node("webhook_events")[0].metadata
     assert meta["ingested"].value == 1 and meta["quarantined"].value == 1
+    # Every table the step wrote is recorded: its own two as its multi_asset, the shared ones as logged events.
+    recorded = {m.asset_key.to_user_string() for m in done.asset_materializations_for_node("webhook_events")}
+    assert recorded == {"webhook_events", "webhook_spool_cursor", "webhook_inbox", "reservation_versions",
+                        "quarantine", "integration_status", "rooms", "guests", "guest_keys", "guest_vault"}
     inbox = duckdb_warehouse.read_table("webhook_inbox")
     assert inbox["outcome"].to_list() == ["ignored: nothing to fetch"]
 

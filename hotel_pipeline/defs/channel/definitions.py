@@ -9,6 +9,8 @@ minutes; ``channel_reconcile_schedule`` reads Beds24 back every 6 hours. Hotels 
 """
 
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from hotel_pipeline.channel import outbox
@@ -25,6 +27,7 @@ from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import record_shared, written
 
 GROUP = "channel"
 
@@ -98,7 +101,7 @@ def channel_mapping_complete(warehouse: Warehouse, clock: Clock, portfolio: Port
                 "runs) and the reservations created, changed or cancelled outside Beds24.",
 )
 def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock,
-                   portfolio: PortfolioResource) -> dg.MaterializeResult:
+                   portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
     queued = {}
     for hotel, tz in channel_hotels(portfolio.get()):
         report = plan_hotel(warehouse, hotel, clock.business_date(tz), clock.now(), refresh=False)
@@ -106,8 +109,8 @@ def channel_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse, cloc
                                   "creates": report.bookings.creates, "updates": report.bookings.updates,
                                   "cancels": report.bookings.cancels,
                                   "not_pushed_back_from_beds24": report.bookings.skipped_channel_origin}
-    return dg.MaterializeResult(metadata={"queued": dg.MetadataValue.json(queued),
-                                          "states": dg.MetadataValue.json(outbox.counts(warehouse))})
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="channel_outbox", metadata={
+        "queued": dg.MetadataValue.json(queued), "states": dg.MetadataValue.json(outbox.counts(warehouse))}))
 
 
 @dg.op(pool=WAREHOUSE_POOL)
@@ -121,6 +124,7 @@ def drain_channel_outbox(context: dg.OpExecutionContext, warehouse: Warehouse, c
                          f"{stats.retries} retries, waited {stats.waited_seconds:.1f} s")
         if report.failed:
             context.log.warning(f"{hotel.hotel_id}: {report.failed} rows failed; see channel_outbox.last_error")
+    record_shared(context, warehouse, "drain_channel_outbox")
 
 
 @dg.op(pool=WAREHOUSE_POOL)
@@ -132,6 +136,7 @@ def reconcile_channel(context: dg.OpExecutionContext, warehouse: Warehouse, cloc
             r = reconcile_hotel(warehouse, hotel, client, clock.business_date(tz), clock.now())
         context.log.info(f"{hotel.hotel_id}: {r.nights_checked} nights, {r.bookings_checked} bookings checked; "
                          f"drift {r.calendar_drift} calendar values, {r.booking_drift} booking fields")
+    record_shared(context, warehouse, "reconcile_channel")
 
 
 @dg.job(description="Drain channel_outbox into Beds24.")

@@ -12,6 +12,7 @@ credentials come from the ``dining`` resource (environment variables, bound with
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -24,6 +25,7 @@ from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.schemas import markdown_table
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import owned_specs, written
 from hotel_pipeline.dining.alerts import inbox_dir, parse_lines, store_alert_events
 from hotel_pipeline.dining.client import ResyClient
 from hotel_pipeline.dining.config import dining_config
@@ -40,20 +42,27 @@ class DiningPollConfig(dg.Config):
     debug_window_hours: float = Field(default=24.0, description="How long raw poll bodies are kept")
 
 
-@dg.asset(
-    group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL,
-    description="Slot transitions (BASELINE_AVAILABLE, NEW_DROP, CLOSED) from one poll round of every venue, "
-                "released day and party size named in the portfolio's dining: section; also maintains dining_poll_state, "
-                "dining_slot_state, dining_poll_log.",
+@dg.multi_asset(
+    name="slot_events",
+    specs=[dg.AssetSpec(
+        "slot_events", group_name="dining", kinds={"python", "polars"},
+        description="Slot transitions (BASELINE_AVAILABLE, NEW_DROP, CLOSED) from one poll round of every venue, "
+                    "released day and party size named in the portfolio's dining: section; also maintains "
+                    "dining_poll_state, dining_slot_state, dining_poll_log."),
+        *owned_specs("slot_events", "dining")],
+    pool=WAREHOUSE_POOL,
+    can_subset=True,
 )
 def slot_events(context: dg.AssetExecutionContext, config: DiningPollConfig, warehouse: Warehouse,
-                clock: Clock, dining: DiningPlatform, portfolio: PortfolioResource) -> dg.MaterializeResult:
+                clock: Clock, dining: DiningPlatform, portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
     at = (datetime.fromisoformat(config.round_at).replace(tzinfo=None) if config.round_at
           else clock.now_naive_utc()).replace(microsecond=0)
     venues = dining_config(portfolio.get())
     if venues is None:
         context.log.info("the portfolio has no dining: section; nothing to poll")
-        return dg.MaterializeResult(metadata={"round_at": at.isoformat(), "polls": 0})
+        yield from written(context, warehouse, dg.MaterializeResult(
+            asset_key="slot_events", metadata={"round_at": at.isoformat(), "polls": 0}))
+        return
     with ResyClient(venues.base_url, min_interval_s=venues.min_request_interval_s, keep_bodies=True,
                     **dining.credentials()) as client:
         attempts, obs, raw = poll_round(client, venues, at)
@@ -66,23 +75,23 @@ def slot_events(context: dg.AssetExecutionContext, config: DiningPollConfig, war
         applied, _ = apply_polls(tx, attempts, obs, processed_at=clock.now_naive_utc(), log=log,
                                  debug_window=timedelta(hours=config.debug_window_hours), prune_before=at)
     context.log.info(f"round {at.isoformat()}: {applied.stats}")
-    return dg.MaterializeResult(metadata={
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="slot_events", metadata={
         "round_at": at.isoformat(), "polls": attempts.height, "failed_polls": applied.stats.get("failed", 0),
         "observations": applied.stats.get("observations", 0), "events_inserted": applied.inserted,
         "new_drops": applied.stats.get("new_drop", 0), "closed": applied.stats.get("closed", 0),
         "replayed_or_late": applied.stats.get("replayed_or_late", 0), "throttled": client_stats["throttled"],
         "retries": client_stats["retries"], "pruned_debug_bodies": applied.pruned_log_rows,
-    })
+    }))
 
 
 class AlertInboxConfig(dg.Config):
     files: list[str] = Field(default_factory=list, description="inbox files to load; empty = every file there")
 
 
-@dg.asset(group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL, deps=[slot_events],
+@dg.asset(group_name="dining", kinds={"python", "polars"}, pool=WAREHOUSE_POOL, deps=["slot_events"],
           description="Client alert events from the JSON-lines inbox, linked to slot events; bad lines quarantined.")
 def alert_events(context: dg.AssetExecutionContext, config: AlertInboxConfig, warehouse: Warehouse,
-                 clock: Clock) -> dg.MaterializeResult:
+                 clock: Clock) -> Iterator[dg.MaterializeResult]:
     folder = inbox_dir(settings.data_dir())
     paths = [folder / f for f in config.files] if config.files else sorted(folder.glob("*.jsonl"))
     totals = {"files": 0, "received": 0, "inserted": 0, "quarantined": 0}
@@ -96,7 +105,7 @@ def alert_events(context: dg.AssetExecutionContext, config: AlertInboxConfig, wa
         for k in ("received", "inserted", "quarantined"):
             totals[k] += result[k]
     context.log.info(f"alert inbox: {totals}")
-    return dg.MaterializeResult(metadata=totals)
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="alert_events", metadata=totals))
 
 
 def schema_check_result(table: str, warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -120,7 +129,7 @@ def _check(table: str, blocking: bool, asset: dg.AssetKey | dg.AssetsDefinition)
 
 
 checks = [
-    _check("slot_events", True, slot_events),
+    _check("slot_events", True, dg.AssetKey("slot_events")),
     _check("alert_events", True, alert_events),
     _check("venue_metrics", False, dg.AssetKey("venue_metrics")),
     _check("market_metrics", False, dg.AssetKey("market_metrics")),

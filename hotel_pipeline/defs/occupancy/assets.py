@@ -6,6 +6,8 @@ guests it had when it was last "tonight" (until retention purges it). ``room_con
 ``restaurant_bookings`` and ``dinner_gaps`` are plain SQL models.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from hotel_pipeline.core import settings
@@ -13,6 +15,7 @@ from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.sql_models import column_schema, model
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import owned_specs, written
 from hotel_pipeline.occupancy.night_meals import NIGHT_MEALS, update_night_meals
 from hotel_pipeline.occupancy.policies import HOTEL_POLICIES, write_policies
 from hotel_pipeline.occupancy.restaurant import RESTAURANT_BOOKING_RECORDS, restaurant_sources, sync_restaurant
@@ -34,15 +37,20 @@ def build_assets(portfolio: Portfolio) -> list[dg.AssetsDefinition]:
             rows = write_policies(tx, portfolio)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
-    @dg.asset(name="night_meals", group_name="occupancy", kinds={"python", "duckdb", "postgres"},
-              pool=WAREHOUSE_POOL, deps=["pms_extract"], metadata={"dagster/column_schema": _schema(NIGHT_MEALS)})
-    def night_meals(warehouse: Warehouse, clock: Clock) -> dg.MaterializeResult:
+    @dg.multi_asset(
+        name="night_meals",
+        specs=[dg.AssetSpec("night_meals", group_name="occupancy", kinds={"python", "duckdb", "postgres"},
+                            deps=["pms_extract"], metadata={"dagster/column_schema": _schema(NIGHT_MEALS)}),
+               *owned_specs("night_meals", "occupancy")],
+        pool=WAREHOUSE_POOL, can_subset=True)
+    def night_meals(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                    clock: Clock) -> Iterator[dg.MaterializeResult]:
         """Board per night where the vendor posts it per night (Mews order items, Newbook dated inventory items),
         read from the raw zone's new extracts."""
         done = update_night_meals(warehouse, settings.raw_dir(), clock.now_naive_utc())
         rows = int(warehouse.query("SELECT COUNT(*) AS n FROM night_meals")["n"][0])
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "raw_files_read": done["files"],
-                                              "nights_read": done["nights"]})
+        yield from written(context, warehouse, dg.MaterializeResult(asset_key="night_meals", metadata={
+            "dagster/row_count": rows, "raw_files_read": done["files"], "nights_read": done["nights"]}))
 
     m = model("room_nights")
 
@@ -59,7 +67,7 @@ def build_assets(portfolio: Portfolio) -> list[dg.AssetsDefinition]:
     @dg.asset(name="restaurant_booking_records", group_name="occupancy", kinds={"python", "duckdb", "postgres"},
               pool=WAREHOUSE_POOL, metadata={"dagster/column_schema": _schema(RESTAURANT_BOOKING_RECORDS)})
     def restaurant_booking_records(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                                   clock: Clock) -> dg.MaterializeResult:
+                                   clock: Clock) -> Iterator[dg.MaterializeResult]:
         """Restaurant bookings of every hotel with a restaurant source (Resos-shaped API, CSV inbox), landed raw
         first; diners' names only in the encrypted guest store."""
         warehouse.ensure_tables(RESTAURANT_BOOKING_RECORDS)
@@ -72,6 +80,8 @@ def build_assets(portfolio: Portfolio) -> list[dg.AssetsDefinition]:
             landed.update({f"{hotel.id}/{k}": v for k, v in done.items()})
             context.log.info(f"{hotel.id}: restaurant bookings landed {done}")
         rows = int(warehouse.query("SELECT COUNT(*) AS n FROM restaurant_booking_records")["n"][0])
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "landed": dg.MetadataValue.json(landed)})
+        yield from written(context, warehouse, dg.MaterializeResult(
+            asset_key="restaurant_booking_records",
+            metadata={"dagster/row_count": rows, "landed": dg.MetadataValue.json(landed)}))
 
     return [hotel_policies, night_meals, room_nights, restaurant_booking_records]

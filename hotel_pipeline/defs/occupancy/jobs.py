@@ -12,6 +12,7 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock, zone_slug
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import record_shared, with_owned
 from hotel_pipeline.occupancy.restaurant import restaurant_inbox_batch
 from hotel_pipeline.privacy.retention import purge_expired
 
@@ -20,7 +21,7 @@ OCCUPANCY_ASSETS = ["hotels", "reservations", "reservation_nights", "daily_metri
                     "restaurant_bookings", "dinner_gaps"]
 
 occupancy_job = dg.define_asset_job(
-    "occupancy_job", selection=dg.AssetSelection.assets(*OCCUPANCY_ASSETS),
+    "occupancy_job", selection=with_owned(*OCCUPANCY_ASSETS),
     description="Room nights, the kitchen's forecast and restaurant links, from the latest synced state.")
 
 
@@ -29,6 +30,7 @@ def build_retention_job(portfolio: Portfolio) -> dg.JobDefinition:
     def purge_expired_detail(context: dg.OpExecutionContext, warehouse: Warehouse, clock: Clock) -> None:
         """Purge room nights, per-night board, restaurant bookings and names past each hotel's retention."""
         log = purge_expired(warehouse, portfolio, clock, f"run:{context.run_id}")
+        record_shared(context, warehouse, "purge_expired_detail")
         for row in log.iter_rows(named=True):
             context.log.info(f"{row['hotel_id']} {row['table_name']}: {row['rows_purged']} purged "
                              f"(before {row['cutoff_date']})")

@@ -5,6 +5,7 @@ is a Python asset around its SQL model because it decides per hotel whether to r
 """
 
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -15,6 +16,7 @@ from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.sql_models import column_schema, model
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import owned_specs, written
 from hotel_pipeline.pacing.hotels import HOTELS, write_hotels
 from hotel_pipeline.pacing.recorder import take_snapshots
 
@@ -46,8 +48,9 @@ _PACING = model("pacing_snapshots")
 
 
 def record_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: Warehouse,
-                     clock: Clock, portfolio: PortfolioResource) -> dg.MaterializeResult:
-    """Append-only historian, partitioned by snapshot_date: today's partition is recorded, past ones reconstructed."""
+                     clock: Clock, portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
+    """Append-only historian, partitioned by snapshot_date: today's partition is recorded, past ones reconstructed;
+    with it ``snapshot_log`` (what each hotel and date did) and ``snapshot_digests`` (the append-only seal)."""
     window = context.partition_time_window
     start = date.fromisoformat(window.start.strftime("%Y-%m-%d"))
     end = date.fromisoformat(window.end.strftime("%Y-%m-%d")) - timedelta(days=1)
@@ -58,27 +61,29 @@ def record_snapshots(context: dg.AssetExecutionContext, config: SnapshotConfig, 
     skipped = [o for o in outcomes if o.status == "skipped"]
     for o in skipped[:20]:
         context.log.warning(f"snapshot {o.hotel_id} {o.snapshot_date} skipped: {o.reason}")
-    return dg.MaterializeResult(metadata={
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="pacing_snapshots", metadata={
         "snapshot_range": f"{start} .. {end}",
         "hotel_dates_recorded": counts.get("recorded", 0),
         "hotel_dates_reconstructed": counts.get("reconstructed", 0),
         "hotel_dates_skipped": counts.get("skipped", 0),
         "hotel_dates_already_present": counts.get("present", 0),
         "skipped": dg.MetadataValue.json([f"{o.hotel_id} {o.snapshot_date}: {o.reason}" for o in skipped[:50]]),
-    })
+    }))
 
 
 def build_pacing_snapshots(portfolio: Portfolio) -> dg.AssetsDefinition:
-    """The historian, partitioned by the snapshot dates of ``portfolio`` (history start .. the clock's today)."""
-    return dg.asset(
+    """The historian, partitioned by the snapshot dates of ``portfolio`` (history start .. the clock's today), with
+    the two tables it alone writes (partitioned alike: a date's run writes their rows of that date)."""
+    return dg.multi_asset(
         name="pacing_snapshots",
-        description=_PACING.description,
-        group_name="pacing",
+        specs=[dg.AssetSpec(
+            "pacing_snapshots", description=_PACING.description, group_name="pacing",
+            deps=["hotels", "reservation_nights", "daily_metrics"], kinds={"sql", "duckdb", "postgres"},
+            metadata={"dagster/column_schema": column_schema(_PACING),
+                      "sql_file": "dbt_like_sql/pacing_snapshots.sql", "append_only": True}),
+            *owned_specs("pacing_snapshots", "pacing")],
         partitions_def=snapshot_partitions(portfolio),
         backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=["hotels", "reservation_nights", "daily_metrics"],
-        kinds={"sql", "duckdb", "postgres"},
         pool=WAREHOUSE_POOL,
-        metadata={"dagster/column_schema": column_schema(_PACING), "sql_file": "dbt_like_sql/pacing_snapshots.sql",
-                  "append_only": True},
+        can_subset=True,
     )(record_snapshots)

@@ -13,17 +13,18 @@ import dagster as dg
 from hotel_pipeline.core.clock import zone_slug
 from hotel_pipeline.core.partitions import last_snapshot_date
 from hotel_pipeline.core.portfolio import Portfolio
+from hotel_pipeline.defs.tables import with_owned
 
 nightly_job = dg.define_asset_job(
     "nightly_pacing_job",
-    selection=dg.AssetSelection.assets("hotels", "reservations", "reservation_nights", "daily_metrics",
-                                       "pacing_snapshots", "pickup"),
+    selection=with_owned("hotels", "reservations", "reservation_nights", "daily_metrics", "pacing_snapshots",
+                         "pickup"),
     description="Refresh the live layer, photograph it into the historian, recompute pickup.",
 )
 
 reconstruct_job = dg.define_asset_job(
     "reconstruct_history_job",
-    selection=dg.AssetSelection.assets("pacing_snapshots"),
+    selection=with_owned("pacing_snapshots"),
     description="Rebuild past snapshot dates from booking history (launch as a backfill: one run for the range).",
 )
 

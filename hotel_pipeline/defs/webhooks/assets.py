@@ -8,6 +8,7 @@ warehouse (``webhook_spool_cursor``) and applies whatever is pending, so nothing
 """
 
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ import dagster as dg
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import owned_specs, written
 from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.webhooks.apply import run_once
 from hotel_pipeline.webhooks.inbox import WEBHOOK_INBOX
@@ -23,25 +25,26 @@ from hotel_pipeline.webhooks.resource import WebhookSpool
 SENSOR_INTERVAL_SECONDS = 15
 
 
-@dg.asset(
+@dg.multi_asset(
     name="webhook_events",
-    group_name="webhooks",
-    kinds={"python", "duckdb", "postgres"},
+    specs=[dg.AssetSpec(
+        "webhook_events", group_name="webhooks", kinds={"python", "duckdb", "postgres"}, deps=["daily_metrics"],
+        metadata={"dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in WEBHOOK_INBOX.columns])},
+        description="Webhook deliveries moved into webhook_inbox and applied: named reservations fetched, merged, "
+                    "and daily_metrics and pickup updated for the stay dates they touch."),
+        *owned_specs("webhook_events", "webhooks")],
     pool=WAREHOUSE_POOL,
-    deps=["daily_metrics"],
-    metadata={"dagster/column_schema": dg.TableSchema(
-        columns=[dg.TableColumn(c.name, c.type, description=c.doc) for c in WEBHOOK_INBOX.columns])},
-    description="Webhook deliveries moved into webhook_inbox and applied: named reservations fetched, merged, and "
-                "daily_metrics and pickup updated for the stay dates they touch.",
+    can_subset=True,
 )
 def webhook_events(context: dg.AssetExecutionContext, warehouse: Warehouse, clock: Clock, pms: PmsConnectors,
-                   webhooks: WebhookSpool, portfolio: PortfolioResource) -> dg.MaterializeResult:
+                   webhooks: WebhookSpool, portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
     result = run_once(warehouse, portfolio.get(), clock, webhooks.spool(), make_connector=pms.connector,
                       raw_root=Path(pms.raw_dir))
     failed = [b for b in result.batches if b.outcome.startswith("failed")]
     for b in failed:
         context.log.warning(f"{b.hotel_id} {b.vendor}: {b.outcome} (events stay pending)")
-    return dg.MaterializeResult(metadata={
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="webhook_events", metadata={
         "ingested": result.ingested,
         "quarantined": result.quarantined,
         "events_applied": sum(b.events for b in result.batches if not b.outcome.startswith("failed")),
@@ -50,7 +53,7 @@ def webhook_events(context: dg.AssetExecutionContext, warehouse: Warehouse, cloc
         "board_rows_changed": sum(b.board_rows_changed for b in result.batches),
         "lag_by_hotel": dg.MetadataValue.json(result.lag_by_hotel()),
         "rejected_credentials": dg.MetadataValue.json(webhooks.spool().rejected()),
-    })
+    }))
 
 
 webhook_job = dg.define_asset_job("webhook_apply_job", selection=[webhook_events],

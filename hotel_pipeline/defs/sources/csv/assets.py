@@ -2,6 +2,7 @@
 
 
 import hashlib
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -9,6 +10,7 @@ from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import owned_specs, with_owned, written
 from hotel_pipeline.sources.csv.importer import ImportFailed, import_file
 from hotel_pipeline.sources.csv.inbox import plan_inbox_run, plan_retries, resolve
 from hotel_pipeline.sources.csv.parsing import FileRejected
@@ -22,12 +24,15 @@ class CsvImportConfig(dg.Config):
     files: list[str]
 
 
-@dg.asset(
-    group_name="sources_csv",
-    kinds={"python", "polars"},
+@dg.multi_asset(
+    name="legacy_csv_import",
+    specs=[dg.AssetSpec(
+        "legacy_csv_import", group_name="sources_csv", kinds={"python", "polars"},
+        description="Legacy PMS CSV exports from data/inbox/, imported once each into reservation_versions "
+                    "(rejected rows to quarantine, counts reconciled, raw copy kept in data/raw/csv/)."),
+        *owned_specs("legacy_csv_import", "sources_csv")],
     pool=WAREHOUSE_POOL,
-    description="Legacy PMS CSV exports from data/inbox/, imported once each into reservation_versions "
-                "(rejected rows to quarantine, counts reconciled, raw copy kept in data/raw/csv/).",
+    can_subset=True,
     check_specs=[dg.AssetCheckSpec(
         FILES_CHECK, asset="legacy_csv_import", blocking=False,
         description="Every file of the run ended loaded; a rejected or failed file is named here (the other files "
@@ -35,7 +40,7 @@ class CsvImportConfig(dg.Config):
     )],
 )
 def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse,
-                      clock: Clock, portfolio: PortfolioResource) -> dg.MaterializeResult:
+                      clock: Clock, portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
     hotels = portfolio.get()
     reports, problems = [], []
     for name in config.files:
@@ -64,7 +69,7 @@ def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig
         metadata={"files": len(config.files), "files_not_loaded": len(problems),
                   "problems": dg.MetadataValue.json(problems)},
     )
-    return dg.MaterializeResult(check_results=[check], metadata={
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="legacy_csv_import", check_results=[check], metadata={
         "files": dg.MetadataValue.json([r.as_metadata() for r in reports]),
         "rows_read": total("rows_read"),
         "rows_loaded": total("rows_loaded"),
@@ -73,13 +78,12 @@ def legacy_csv_import(context: dg.AssetExecutionContext, config: CsvImportConfig
         "reservations_changed": total("changed"),
         "duplicates_skipped": sum(r.outcome == "duplicate" for r in reports),
         "files_not_loaded": len(problems),
-    })
+    }))
 
 
 csv_import_job = dg.define_asset_job(
     "csv_import_job",
-    selection=dg.AssetSelection.assets("legacy_csv_import", "hotels", "reservations", "reservation_nights",
-                                       "daily_metrics"),
+    selection=with_owned("legacy_csv_import", "hotels", "reservations", "reservation_nights", "daily_metrics"),
     description="Import inbox files, then refresh the unified model and the live layer.",
 )
 

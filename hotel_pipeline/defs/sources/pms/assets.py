@@ -12,6 +12,7 @@ Why this shape:
 """
 
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from hotel_pipeline.core.partitions import hotel_partitions
 from hotel_pipeline.core.portfolio import Portfolio
 from hotel_pipeline.core.portfolio_resource import PortfolioResource
 from hotel_pipeline.core.warehouse import WAREHOUSE_POOL, Warehouse
+from hotel_pipeline.defs.tables import written
 from hotel_pipeline.sources.pms.cadence import due_hotels, pms_sources
 from hotel_pipeline.sources.pms.errors import ConnectorError
 from hotel_pipeline.sources.pms.extract import record_failure, run_extract
@@ -37,13 +39,14 @@ class PmsExtractConfig(dg.Config):
 
 
 def extract_pms(context: dg.AssetExecutionContext, config: PmsExtractConfig, warehouse: Warehouse, clock: Clock,
-                pms: PmsConnectors, portfolio: PortfolioResource) -> dg.MaterializeResult:
+                pms: PmsConnectors, portfolio: PortfolioResource) -> Iterator[dg.MaterializeResult]:
     hotels = portfolio.get()
     hotel = hotels.hotel(context.partition_key)
     sources = pms_sources(hotel)
     if not sources:
         context.log.info(f"{hotel.id} has no PMS source; nothing to extract")
-        return dg.MaterializeResult(metadata={"sources": "none"})
+        yield dg.MaterializeResult(metadata={"sources": "none"})
+        return
     metadata: dict = {}
     for source in sources:
         try:
@@ -59,7 +62,7 @@ def extract_pms(context: dg.AssetExecutionContext, config: PmsExtractConfig, war
         context.log.info(f"{hotel.id} {source.type} {result.mode}: {result.records} records, "
                          f"{result.accepted.accepted} accepted, {result.stats.requests} requests")
         metadata.update({f"{source.type}.{k}": v for k, v in result.metadata().items()})
-    return dg.MaterializeResult(metadata=metadata)
+    yield from written(context, warehouse, dg.MaterializeResult(asset_key="pms_extract", metadata=metadata))
 
 
 def build_pms_extract(portfolio: Portfolio) -> dg.AssetsDefinition:
