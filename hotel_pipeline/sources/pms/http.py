@@ -55,6 +55,24 @@ CREDENTIAL_FIELDS = frozenset({
 
 #: A JSON key that may be a credential field, to decide cheaply whether an answer needs redacting at all.
 _NAMED_CREDENTIAL = re.compile(r'"[A-Za-z_-]*(?:token|key|secret|password|passwd|authorization)"', re.IGNORECASE)
+#: The endings ``_NAMED_CREDENTIAL`` looks for, with their closing quote: a text holding none of them (lowercased)
+#: cannot match it, and finding them is a plain substring search (the regex tries every quote of a page of megabytes).
+_CREDENTIAL_ENDINGS = ('token"', 'key"', 'secret"', 'password"', 'passwd"', 'authorization"')
+#: The non-ASCII letters ``re.IGNORECASE`` takes for i or s (after ``str.lower``, which already maps the Kelvin sign
+#: to k and turns a dotted capital I into i + U+0307): folded too, so the substring test never misses a regex match.
+_IGNORECASE_FOLD = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0307": ""})
+
+
+def names_credential(text: str) -> bool:
+    """Whether ``text`` holds a JSON string shaped like a credential field name (``_NAMED_CREDENTIAL``).
+
+    The regex runs only when one of its endings is present in the lowercased text, so the answer is the regex's,
+    at the cost of a substring search on the pages (nearly all of them) that name no such field.
+    """
+    lowered = text.lower()
+    if not lowered.isascii():
+        lowered = lowered.translate(_IGNORECASE_FOLD)
+    return any(end in lowered for end in _CREDENTIAL_ENDINGS) and _NAMED_CREDENTIAL.search(text) is not None
 
 
 def is_credential_field(name: str) -> bool:
@@ -342,7 +360,7 @@ class HttpCore:
                 body = parsed
                 text = response.text
                 if (contains_secret(text, self.secrets) or any(f'"{f}"' in text for f in self.secret_fields)
-                        or _NAMED_CREDENTIAL.search(text)):
+                        or names_credential(text)):
                     body = self.redact(parsed)  # a vendor echoing a credential must not leak it to raw/
                 self.pages.append(RawPage(
                     seq=len(self.pages) + 1, method=method, path=self.redact(path),
