@@ -47,3 +47,25 @@ def test_data_dictionary_is_in_step_with_the_code() -> None:
                   "integration_status", "slot_events", "venue_metrics", "market_metrics", "alert_events",
                   "alert_funnel"):
         assert f"### `{table}`" in text
+
+
+def test_a_table_is_read_on_one_connection(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the table exists and its rows come from one open of the warehouse: on DuckDB every open reads the
+    file's catalogue (and waits while another process holds the file), and the checks read several tables a night."""
+    from hotel_pipeline.pacing.reads import read_table
+
+    warehouse.ensure_tables(T)
+    warehouse.execute("INSERT INTO t_basic (a, b) VALUES (:a, :b)", {"a": "one", "b": 1})
+    backend = warehouse.backend
+    opened = []
+    real = backend.connection
+
+    def counting(write: bool):
+        opened.append(write)
+        return real(write)
+
+    monkeypatch.setattr(backend, "connection", counting)
+    assert warehouse.read_table("t_basic")["a"].to_list() == ["one"]
+    assert read_table(warehouse, "t_basic")["a"].to_list() == ["one"]
+    assert read_table(warehouse, "t_missing") is None
+    assert opened == [False, False, False]

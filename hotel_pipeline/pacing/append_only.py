@@ -137,10 +137,11 @@ def integrity_problems(warehouse: Warehouse) -> pl.DataFrame:
     """Every snapshot whose rows are not what was written: hotel_id, snapshot_date, problem, expected and found."""
     empty = pl.DataFrame(schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "problem": pl.String,
                                  "rows_expected": pl.Int64, "rows_found": pl.Int64})
-    if not warehouse.table_exists(HISTORIAN) or not warehouse.table_exists(SNAPSHOT_DIGESTS.name):
-        return empty
-    found = warehouse.query(f"{_DIGEST_SELECT} GROUP BY s.hotel_id, s.snapshot_date")
-    expected = warehouse.query(f"SELECT hotel_id, snapshot_date, row_count, rows_md5 FROM {SNAPSHOT_DIGESTS.name}")  # noqa: S608
+    with warehouse.reading() as reads:
+        if not reads.table_exists(HISTORIAN) or not reads.table_exists(SNAPSHOT_DIGESTS.name):
+            return empty
+        found = reads.query(f"{_DIGEST_SELECT} GROUP BY s.hotel_id, s.snapshot_date")
+        expected = reads.query(f"SELECT hotel_id, snapshot_date, row_count, rows_md5 FROM {SNAPSHOT_DIGESTS.name}")  # noqa: S608
     if found.height == 0 and expected.height == 0:
         return empty
     key = ["hotel_id", "snapshot_date"]

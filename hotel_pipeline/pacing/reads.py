@@ -32,10 +32,11 @@ class SnapshotScope:
 
 def read_table(warehouse: Warehouse, table: str, scope: SnapshotScope | None = None) -> pl.DataFrame | None:
     """The table (or the scoped snapshot dates), or None when it does not exist yet."""
-    if not warehouse.table_exists(table):
-        return None
-    where, params = scope.where() if scope else ("", {})
-    return warehouse.query(f"SELECT * FROM {identifier(table)}{where}", params)  # noqa: S608 - identifier only
+    with warehouse.reading() as reads:
+        if not reads.table_exists(table):
+            return None
+        where, params = scope.where() if scope else ("", {})
+        return reads.query(f"SELECT * FROM {identifier(table)}{where}", params)  # noqa: S608 - identifier only
 
 
 def pickup_mismatches(warehouse: Warehouse, frame: pl.DataFrame) -> pl.DataFrame:
@@ -46,12 +47,13 @@ def pickup_mismatches(warehouse: Warehouse, frame: pl.DataFrame) -> pl.DataFrame
     keys = pickup_schema.baseline_keys(frame)
     dates = sorted(set(keys["snapshot_date"].to_list()))
     params = {f"d{i}": d for i, d in enumerate(dates)}
-    snapshots = warehouse.query(
-        "SELECT hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue FROM pacing_snapshots "  # noqa: S608
-        f"WHERE snapshot_date IN ({', '.join(':' + k for k in params)})", params,
-    ) if warehouse.table_exists("pacing_snapshots") else pl.DataFrame(
-        schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "stay_date": pl.Date, "rooms_sold": pl.Int64,
-                "net_revenue": pl.Float64})
-    capacity = dict(warehouse.query("SELECT hotel_id, capacity FROM hotels").iter_rows())
+    with warehouse.reading() as reads:
+        snapshots = reads.query(
+            "SELECT hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue FROM pacing_snapshots "  # noqa: S608
+            f"WHERE snapshot_date IN ({', '.join(':' + k for k in params)})", params,
+        ) if reads.table_exists("pacing_snapshots") else pl.DataFrame(
+            schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "stay_date": pl.Date, "rooms_sold": pl.Int64,
+                    "net_revenue": pl.Float64})
+        capacity = dict(reads.query("SELECT hotel_id, capacity FROM hotels").iter_rows())
     expected = pickup_schema.recompute(frame, snapshots, capacity)
     return pickup_schema.recomputation_mismatches(frame, expected)

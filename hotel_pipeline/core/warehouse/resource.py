@@ -73,8 +73,9 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}@{host}"
 
 
-class Tx:
-    """One open transaction: every statement and frame written through it commits together."""
+class Reads:
+    """Reads on one open connection: a check that asks several questions opens the warehouse once, not per question
+    (on DuckDB every open reads the file's catalogue and, with another process holding the file, waits its turn)."""
 
     def __init__(self, backend: Backend, con: Any) -> None:
         self.backend = backend
@@ -86,6 +87,13 @@ class Tx:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         return self.backend.query(self.con, sql, params)
 
+    def table_exists(self, table: str) -> bool:
+        return self.backend.table_exists(self.con, table)
+
+
+class Tx(Reads):
+    """One open transaction: every statement and frame written through it commits together."""
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         if _APPEND_ONLY and (hit := next((t for t in _REWRITE.findall(sql) if t.lower() in _APPEND_ONLY), None)):
             raise WarehouseError(f"{hit} is append-only: the pipeline never updates, deletes or truncates its rows")
@@ -95,9 +103,6 @@ class Tx:
 
     def insert_frame(self, table: str, frame: pl.DataFrame) -> int:
         return self.backend.insert_frame(self.con, identifier(table), frame)
-
-    def table_exists(self, table: str) -> bool:
-        return self.backend.table_exists(self.con, table)
 
     def table_columns(self, table: str) -> dict[str, str]:
         """Column name -> the engine's type name, in table order; empty when the table does not exist."""
@@ -193,24 +198,31 @@ class Warehouse(dg.ConfigurableResource):
                 raise
             self.backend.commit(con)
 
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Reads]:
+        """One short read connection for several queries (no writer lock, no transaction of ours)."""
         with self.backend.connection(write=False) as con:
-            return self.backend.query(con, sql, params)
+            yield Reads(self.backend, con)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        with self.reading() as reads:
+            return reads.query(sql, params)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         with self.transaction() as tx:
             return tx.execute(sql, params)
 
     def table_exists(self, table: str) -> bool:
-        with self.backend.connection(write=False) as con:
-            return self.backend.table_exists(con, table)
+        with self.reading() as reads:
+            return reads.table_exists(table)
 
     def read_table(self, table: str, order_by: str | None = None) -> pl.DataFrame:
         """A whole table (ordered, for comparisons), or an empty frame if it does not exist yet."""
-        if not self.table_exists(table):
-            return pl.DataFrame()
-        order = f" ORDER BY {order_by}" if order_by else ""
-        return self.query(f"SELECT * FROM {identifier(table)}{order}")  # noqa: S608 - identifier only
+        with self.reading() as reads:
+            if not reads.table_exists(table):
+                return pl.DataFrame()
+            order = f" ORDER BY {order_by}" if order_by else ""
+            return reads.query(f"SELECT * FROM {identifier(table)}{order}")  # noqa: S608 - identifier only
 
     def ensure_tables(self, *specs: TableSpec) -> None:
         with self.transaction() as tx:
