@@ -18,7 +18,7 @@ Dagster orders a job's steps by direct dependencies only, never through an asset
 reads a shared table therefore also names its writers (``depends_on`` in its header), and a test holds every model to
 it. The webhooks write the unified tables too, but they run after ``daily_metrics`` and patch the board they depend on:
 drawn as a writer of ``reservation_versions`` they would close a cycle, and an asset graph has none. They record the
-tables all the same (``recorded_by``), without the edge.
+tables all the same (``RECORDED_BY`` lists every step that does), without the edge.
 
 The columns and docs come from the table's ``TableSpec``, the one declaration of its shape, reached through the module
 that declares it (so the data dictionary credits that module, not this one).

@@ -22,6 +22,7 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import Portfolio, Source, current_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.definitions import build_defs
+from hotel_pipeline.defs.tables import with_owned
 from hotel_pipeline.occupancy.residents import residents_list
 from hotel_pipeline.workshop.demo import DEMO_TAG, NIGHT_TAG
 from hotel_pipeline.workshop.sandbox.restaurant.bookings import bookings_csv_rows, generate_bookings
@@ -41,7 +42,8 @@ def _run(defs: dg.Definitions, names: list[str], warehouse: Warehouse, clock: Cl
     checks = [c for c in defs.asset_checks or []
               if {s.asset_key.to_user_string() for s in c.check_specs} <= set(names)]
     resources = {"warehouse": warehouse, "clock": clock, "portfolio": defs.resources["portfolio"]}
-    result = dg.materialize([*assets, *checks], instance=instance, resources=resources, selection=names,
+    # The tables a writer alone writes (night_meals_files beside night_meals) are recorded with it.
+    result = dg.materialize([*assets, *checks], instance=instance, resources=resources, selection=with_owned(*names),
                             tags={DEMO_TAG: "true", NIGHT_TAG: night.isoformat()},
                             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:

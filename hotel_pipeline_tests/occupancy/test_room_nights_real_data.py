@@ -121,6 +121,9 @@ def test_the_demo_leaves_room_nights_forecast_and_restaurant_links_for_both_hote
         run_occupancy_demo(live, instance, load_portfolio(), last_night=T)
         runs = instance.get_runs()  # tagged with the night, as every run the demo launches
         assert runs and all(r.tags.get(NIGHT_TAG) == T.isoformat() for r in runs)
+        # What the steps wrote beside their own tables is recorded too: the UI shows none "Never materialized".
+        for key in ("night_meals", "night_meals_files", "restaurant_booking_records", "guest_keys", "guest_vault"):
+            assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
     assert board_mismatches(live).height == 0
     per_hotel = live.query(
         "SELECT hotel_id, source, COUNT(*) AS bookings, SUM(CASE WHEN match_method = 'booking_number' THEN 1 ELSE 0 "
