@@ -101,18 +101,24 @@ def with_owned(*keys: str) -> dg.AssetSelection:
 def owned_results(context: dg.AssetExecutionContext, warehouse: Warehouse,
                   writer: str) -> Iterator[dg.MaterializeResult]:
     """One MaterializeResult (row count) per table ``writer`` alone writes that the run selected."""
-    for t in OWNED_TABLES.get(writer, ()):
-        if dg.AssetKey(t.name) in context.selected_asset_keys:
-            rows = int(warehouse.query(_COUNT.format(t.name))["n"][0]) if warehouse.table_exists(t.name) else 0
-            yield dg.MaterializeResult(asset_key=t.name, metadata={"dagster/row_count": rows})
+    names = [t.name for t in OWNED_TABLES.get(writer, ()) if dg.AssetKey(t.name) in context.selected_asset_keys]
+    if names:
+        with warehouse.reading() as reads:  # one connection for every count (a DuckDB open is not free)
+            rows = {n: int(reads.query(_COUNT.format(n))["n"][0]) if reads.table_exists(n) else 0 for n in names}
+        for name in names:
+            yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
 
 
 def record_shared(context: dg.OpExecutionContext | dg.AssetExecutionContext, warehouse: Warehouse,
                   step: str) -> list[dg.AssetMaterialization]:
     """Log a materialisation (row count, written by ``step``) of every shared table ``step`` writes."""
-    events = [dg.AssetMaterialization(asset_key=name, metadata={
-        "dagster/row_count": int(warehouse.query(_COUNT.format(name))["n"][0]) if warehouse.table_exists(name) else 0,
-        "written_by": step}) for name, steps in RECORDED_BY.items() if step in steps]
+    names = [name for name, steps in RECORDED_BY.items() if step in steps]
+    if not names:
+        return []
+    with warehouse.reading() as reads:  # one connection for every count (a DuckDB open is not free)
+        rows = {n: int(reads.query(_COUNT.format(n))["n"][0]) if reads.table_exists(n) else 0 for n in names}
+    events = [dg.AssetMaterialization(asset_key=n, metadata={"dagster/row_count": rows[n], "written_by": step})
+              for n in names]
     for event in events:
         context.log_event(event)
     return events
