@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,36 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 def frozen_clock() -> Clock:
     """2016-07-31 03:00 Lisbon (02:00 UTC): the demo's clock."""
     return Clock(frozen_at="2016-07-31T02:00:00+00:00")
+
+
+@dataclass(frozen=True)
+class ShortRun:
+    """What the demo's short run (test_pipeline_engines.run_short_pipeline) left on a fresh DuckDB warehouse."""
+
+    warehouse: Warehouse
+    data_dir: Path  #: its HOTEL_PIPELINE_DATA_DIR (inbox, raw zone, exports)
+    checked: Counter  #: how often each contract ran, by (check name, passed)
+    evaluated: set  #: the names of every check evaluated
+    backfills: list
+    runs: list
+    materialized: set  #: the asset keys the instance holds a materialisation of
+
+
+@pytest.fixture(scope="session")
+def short_run_on_duckdb(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    """The demo's short run over the CSV portfolio on a fresh DuckDB warehouse, once per session (per xdist worker):
+    the tests that compare with it, re-run it or list its tables only read it (a test that writes takes a copy).
+    Why: it is minutes of work on two cores, and four tests used to repeat it identically."""
+    from hotel_pipeline_tests.test_pipeline_engines import run_short_pipeline
+
+    root = tmp_path_factory.mktemp("short_run")
+    warehouse = Warehouse(url=f"duckdb:///{root / 'warehouse.duckdb'}", busy_timeout_seconds=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOTEL_PIPELINE_DATA_DIR", str(root / "data"))
+        checked = run_short_pipeline(warehouse, root)
+    return ShortRun(warehouse, root / "data", checked, set(run_short_pipeline.evaluated),
+                    list(run_short_pipeline.backfills), list(run_short_pipeline.runs),
+                    set(run_short_pipeline.materialized))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections import Counter
 from datetime import date
@@ -16,7 +17,9 @@ from dagster._core.execution.backfill import BulkActionStatus
 from hotel_pipeline.core.portfolio import Portfolio, load_portfolio
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.workshop.bench import copy_duckdb
 from hotel_pipeline.workshop.demo import NIGHT_TAG, run_pacing_demo
+from hotel_pipeline_tests.conftest import ShortRun
 from hotel_pipeline_tests.pipeline_helpers import clock_at
 
 #: Every table the pacing pipeline writes, with the order that makes two copies comparable row by row.
@@ -76,10 +79,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.slow
-def test_postgres_pipeline_equals_duckdb(duckdb_warehouse: Warehouse, postgres_warehouse: Warehouse,
+def test_postgres_pipeline_equals_duckdb(short_run_on_duckdb: ShortRun, postgres_warehouse: Warehouse,
                                          data_dir: Path) -> None:
-    """Reconstruction of 2016-07-01..07-17 plus three recorded nights, every SQL model, on both engines."""
-    checked = run_short_pipeline(duckdb_warehouse, data_dir / "a")
+    """Reconstruction of 2016-07-01..07-17 plus three recorded nights, every SQL model, on both engines (the DuckDB
+    run is the session's shared one, its own data folder; this Postgres run gets another)."""
+    duck = short_run_on_duckdb
+    checked = duck.checked
     # Every run met its blocking contracts on the real data: the 02:00 import run and the 03:00 nightly job of each of
     # 3 nights (live layer, snapshot, pickup), and the backfill.
     assert checked == {("reservations_contract", True): 6, ("daily_metrics_contract", True): 6,
@@ -90,18 +95,18 @@ def test_postgres_pipeline_equals_duckdb(duckdb_warehouse: Warehouse, postgres_w
             "pacing_snapshots_over_capacity"} <= run_short_pipeline.evaluated
     # The reconstruction is one Dagster backfill (the UI's Backfills page), complete, whose one run did the range;
     # every run names the simulated night it belongs to.
-    [backfill] = run_short_pipeline.backfills
+    [backfill] = duck.backfills
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
-    [backfill_run] = [r for r in run_short_pipeline.runs if r.tags.get("dagster/backfill") == backfill.backfill_id]
+    [backfill_run] = [r for r in duck.runs if r.tags.get("dagster/backfill") == backfill.backfill_id]
     assert (backfill_run.job_name, backfill_run.tags["dagster/asset_partition_range_start"]) == (
         "reconstruct_history_job", "2016-07-01")
     done = backfill.asset_backfill_data
     assert done is not None and done.materialized_subset == done.target_subset
     assert sorted(done.target_subset.get_partitions_subset(dg.AssetKey("pacing_snapshots")).get_partition_keys()) == [
         f"2016-07-{d:02d}" for d in range(1, 18)]
-    assert all(NIGHT_TAG in r.tags for r in run_short_pipeline.runs)
+    assert all(NIGHT_TAG in r.tags for r in duck.runs)
     assert run_short_pipeline(postgres_warehouse, data_dir / "b") == checked
-    left, right = snapshot_tables(duckdb_warehouse), snapshot_tables(postgres_warehouse)
+    left, right = snapshot_tables(duck.warehouse), snapshot_tables(postgres_warehouse)
     assert left["pacing_snapshots"].height == 2 * 365 * (17 + 3)
     assert left["pacing_snapshots"].filter(pl.col("origin") == "recorded")["snapshot_date"].n_unique() == 3
     for name in TABLES:
@@ -122,11 +127,18 @@ def test_postgres_pipeline_equals_duckdb(duckdb_warehouse: Warehouse, postgres_w
 
 
 @pytest.mark.slow
-def test_rerunning_everything_changes_nothing(duckdb_warehouse: Warehouse, data_dir: Path) -> None:
-    run_short_pipeline(duckdb_warehouse, data_dir)
-    before = snapshot_tables(duckdb_warehouse)
-    run_short_pipeline(duckdb_warehouse, data_dir)  # same exports re-delivered, same nights, same clock
-    after = snapshot_tables(duckdb_warehouse)
+def test_rerunning_everything_changes_nothing(short_run_on_duckdb: ShortRun, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared first run, copied (warehouse file and data folder), is run again on the copy."""
+    shutil.copytree(short_run_on_duckdb.data_dir, tmp_path / "data")
+    monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(tmp_path / "data"))
+    warehouse = copy_duckdb(short_run_on_duckdb.warehouse.backend.path, tmp_path / "warehouse.duckdb")
+    before = snapshot_tables(warehouse)
+    for name, frame in snapshot_tables(short_run_on_duckdb.warehouse).items():  # the copy is the first run's state
+        assert frame.height > 0 or name == "quarantine", name
+        assert before[name].equals(frame), name
+    run_short_pipeline(warehouse, tmp_path)  # same exports re-delivered, same nights, same clock
+    after = snapshot_tables(warehouse)
     for name in TABLES:
         assert before[name].equals(after[name]), f"{name} changed on a re-run"
 
@@ -183,10 +195,9 @@ def test_failed_sync_is_skipped_and_logged(duckdb_warehouse: Warehouse, data_dir
 
 
 @pytest.mark.slow
-def test_pms_sources_give_the_csv_figures(duckdb_warehouse: Warehouse, data_dir: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pms_sources_give_the_csv_figures(short_run_on_duckdb: ShortRun, data_dir: Path, tmp_path: Path) -> None:
     """The demo portfolio's path (H1 on the Mews sandbox, H2 on Cloudbeds, pulled through pms_extract) gives the same
-    historian, live layer and pickup as the legacy CSV path."""
+    historian, live layer and pickup as the legacy CSV path (the session's shared CSV run)."""
     import socket
 
     import yaml
@@ -201,7 +212,7 @@ def test_pms_sources_give_the_csv_figures(duckdb_warehouse: Warehouse, data_dir:
             source["base_url"] = source["base_url"].replace(":8765/", f":{port}/")
     pms_config = tmp_path / "portfolio_pms.yaml"
     pms_config.write_text(yaml.safe_dump(config))
-    run_short_pipeline(duckdb_warehouse, data_dir / "csv")
+    duckdb_warehouse = short_run_on_duckdb.warehouse
     # Only the portfolio passed in differs (HOTEL_PIPELINE_CONFIG still names the CSV one): it reaches the assets
     # through build_defs(portfolio) and the portfolio resource, or the PMS tables below would stay empty.
     pms_warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'pms.duckdb'}")

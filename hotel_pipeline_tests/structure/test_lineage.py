@@ -117,16 +117,12 @@ def warehouse_tables(warehouse: Warehouse) -> set[str]:
 
 
 @pytest.mark.slow
-def test_every_table_in_the_warehouse_after_a_pipeline_run_is_an_asset(duckdb_warehouse: Warehouse, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_table_in_the_warehouse_after_a_pipeline_run_is_an_asset(short_run_on_duckdb) -> None:
     """The demo's short run (imports, live layer, historian, pickup, exports) leaves only tables that are assets, and
-    the Dagster instance holds a materialisation of every one of them: the UI shows none as "Never materialized"."""
-    from hotel_pipeline_tests.test_pipeline_engines import run_short_pipeline
-
-    monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(tmp_path / "data"))
-    run_short_pipeline(duckdb_warehouse, tmp_path)
-    tables = warehouse_tables(duckdb_warehouse)
+    the Dagster instance holds a materialisation of every one of them: the UI shows none as "Never materialized"
+    (the session's shared run, on a fresh DuckDB warehouse)."""
+    tables = warehouse_tables(short_run_on_duckdb.warehouse)
     assert {"reservation_versions", "quarantine", "integration_status", "snapshot_log", "pickup"} <= tables
     assert sorted(tables - KEYS) == []
     assert {t.name for w in ("legacy_csv_import", "pacing_snapshots") for t in OWNED_TABLES[w]} <= tables
-    assert sorted(tables - run_short_pipeline.materialized) == []
+    assert sorted(tables - short_run_on_duckdb.materialized) == []
