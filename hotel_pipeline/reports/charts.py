@@ -6,11 +6,16 @@ import io
 from datetime import date
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")  # headless: a pipeline run has no display
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the headless backend, imported on first use: every process that loads the code
+    location (code server, each run's worker, the CLI) imports this module, and only a publish run draws."""
+    import matplotlib
 
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+    matplotlib.use("Agg")  # headless: a pipeline run has no display
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _dates(nights: list[dict[str, Any]]) -> list[date]:
@@ -21,6 +26,7 @@ def pace_png(data: dict[str, Any], dpi: int = 80) -> bytes:
     """Four panels: booking curves vs last year, pickup 1/7/30 d, pace vs STLY, occupancy and ADR."""
     nights = data["nights"]
     days = _dates(nights)
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), dpi=dpi)
     fig.suptitle(f"{data['hotel_id']} {data['name']}: pace as of {data['as_of']}", fontsize=13)
 
