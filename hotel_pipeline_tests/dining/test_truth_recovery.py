@@ -33,18 +33,31 @@ FALSE_FAILURE = 1e-3
 MIN_PAIRED = 40
 
 
+#: The default market's clean week, kept for the module: ``week[seed7]`` and ``outage_week`` read the same one (the
+#: simulation and polls are deterministic in the seed), so it is drawn and polled once, not twice.
+_DEFAULT_WEEK: dict[int, tuple[Market, WeekRun]] = {}
+
+
+def clean_week(seed: int) -> tuple[Market, WeekRun]:
+    """The market of ``seed``, simulated over the week, and its clean polls (the default seed's built once)."""
+    if seed in _DEFAULT_WEEK:
+        return _DEFAULT_WEEK[seed]
+    market = generate_market(MarketConfig(seed=seed))
+    simulate(market, START, END)
+    built = market, run_polls(market, START, END, INTERVAL)
+    if seed == MarketConfig().seed:
+        _DEFAULT_WEEK[seed] = built
+    return built
+
+
 @pytest.fixture(scope="module", params=SEEDS, ids=lambda s: f"seed{s}")
 def week(request: pytest.FixtureRequest) -> tuple[Market, WeekRun]:
-    market = generate_market(MarketConfig(seed=request.param))
-    simulate(market, START, END)
-    return market, run_polls(market, START, END, INTERVAL)
+    return clean_week(request.param)
 
 
 @pytest.fixture(scope="module")
 def outage_week() -> tuple[Market, WeekRun, WeekRun]:
-    market = generate_market()
-    simulate(market, START, END)
-    clean = run_polls(market, START, END, INTERVAL)
+    market, clean = clean_week(MarketConfig().seed)
     with_outage = run_polls(market, START, END, INTERVAL, outages=(OUTAGE,))
     return market, clean, with_outage
 
