@@ -1,5 +1,5 @@
-"""Whole-run properties of PMS extraction through the sandbox: a month of nights through the pacing recorder gives a
-historian equal to its reconstruction (and to the data set's history), and killing an extract mid-run then
+"""Whole-run properties of PMS extraction through the sandbox: a week of nights across a month end through the
+pacing recorder gives a historian equal to its reconstruction (and to the data set's history), and killing an extract mid-run then
 re-running gives the same warehouse."""
 
 from __future__ import annotations
@@ -110,27 +110,57 @@ def test_killed_extract_then_rerun_equals_uninterrupted(july_world, tmp_path: Pa
             assert a.equals(b), table
 
 
-#: The month per vendor: Mews over H2's whole summer; the other six over H2's arrivals of mid-July (a smaller world,
-#: the same 31 nights: OPERA re-reads its arrival lookback every night), so the seven stay bounded. Cloudbeds' whole
-#: data set goes through its own test (test_cloudbeds.test_whole_data_set_as_of_the_end).
+#: The nights per vendor: a week across the end of July (snapshots 2016-07-26 .. 08-01, the last as of 07-31 with
+#: August stays on the books). Mews over H2's whole summer; the other six over H2's arrivals of 07-24 .. 08-03 (a
+#: smaller world, the same nights: OPERA re-reads its arrival lookback every night), so the seven stay bounded.
+#: The week's incrementals carry every transition the recorder must follow (new bookings, cancellations, some on or
+#: after the arrival day, check-ins, check-outs, no-shows, stays running into August): the test asserts so from the
+#: data set, before it runs. Cloudbeds' whole data set goes through its own test
+#: (test_cloudbeds.test_whole_data_set_as_of_the_end).
 SUMMER = (date(2016, 6, 28), date(2016, 8, 31))
-MONTH_ARRIVALS = {v: SUMMER if v == "mews" else (date(2016, 7, 8), date(2016, 7, 24)) for v in VENDORS}
+ARRIVALS = {v: SUMMER if v == "mews" else (date(2016, 7, 24), date(2016, 8, 3)) for v in VENDORS}
+FIRST_NIGHT, LAST_NIGHT = date(2016, 7, 26), date(2016, 8, 1)
+NIGHTS = (LAST_NIGHT - FIRST_NIGHT).days + 1
+
+
+def transitions(history: pl.DataFrame, first: date, last: date) -> dict[str, int]:
+    """How many of each change the incrementals of nights ``first`` .. ``last`` bring (the evening before ``first``
+    is the first extract's; events dated then .. the evening before ``last`` arrive night by night)."""
+    seen = (first, last - timedelta(days=1))
+    month_start = last.replace(day=1)
+    return {
+        "new bookings": history.filter(pl.col("booked_on").is_between(*seen)).height,
+        "cancellations": history.filter(pl.col("cancelled_on").is_between(*seen)
+                                        & (pl.col("status") == "cancelled")).height,
+        "cancellations on or after arrival": history.filter(
+            pl.col("cancelled_on").is_between(*seen) & (pl.col("cancelled_on") >= pl.col("arrival_date"))).height,
+        "check-ins": history.filter(pl.col("arrival_date").is_between(*seen)
+                                    & (pl.col("status") == "checked_out")).height,
+        "check-outs": history.filter(pl.col("checked_out_on").is_between(*seen)).height,
+        "no-shows": history.filter(pl.col("arrival_date").is_between(*seen) & (pl.col("status") == "no_show")).height,
+        "stays into the next month": history.filter(
+            (pl.col("arrival_date") < month_start) & (pl.col("departure_date") > month_start)).height
+        if first < month_start else 0,
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_a_month_of_nights_through_the_recorder_equals_its_reconstruction(tmp_path: Path, vendor: str) -> None:
-    """31 nights: 03:00 incremental pull, live board, the pacing recorder. The recorded historian equals
-    the historian the pacing code reconstructs for the same dates from a warehouse rebuilt from the raw zone."""
+def test_nights_across_a_month_end_through_the_recorder_equal_their_reconstruction(tmp_path: Path,
+                                                                                   vendor: str) -> None:
+    """A week of nights across the month end: 03:00 incremental pull, live board, the pacing recorder. The recorded
+    historian equals the historian the pacing code reconstructs for the same dates from a warehouse rebuilt from the
+    raw zone."""
     from hotel_pipeline.core.clock import Clock
     from hotel_pipeline.core.portfolio import Portfolio
     from hotel_pipeline.pacing.recorder import take_snapshots
     from hotel_pipeline.sources.pms.extract import rebuild_from_raw
 
     history = load_history().filter(
-        (pl.col("hotel_id") == "H2") & pl.col("arrival_date").is_between(*MONTH_ARRIVALS[vendor]))
+        (pl.col("hotel_id") == "H2") & pl.col("arrival_date").is_between(*ARRIVALS[vendor]))
+    first, last = FIRST_NIGHT, LAST_NIGHT
+    assert all(transitions(history, first, last).values()), transitions(history, first, last)
     world = World(history)
-    first, last = date(2016, 7, 2), date(2016, 8, 1)
     options = SMALL_PAGES[vendor]
     recorded_wh = Warehouse(url=f"duckdb:///{tmp_path / 'recorded.duckdb'}")
     with running_sandbox(world, [vendor]) as sb:
@@ -150,16 +180,16 @@ def test_a_month_of_nights_through_the_recorder_equals_its_reconstruction(tmp_pa
         later = Clock(frozen_at=local_instant(last + timedelta(days=1), TZ, 3).isoformat())
         build_live(rebuilt, later, portfolio)
         outcomes = take_snapshots(rebuilt, portfolio, later, first, last)
-        assert {o.status for o in outcomes} == {"reconstructed"} and len(outcomes) == 31
+        assert {o.status for o in outcomes} == {"reconstructed"} and len(outcomes) == NIGHTS
     cols = "hotel_id, snapshot_date, stay_date, rooms_sold, net_revenue"
     recorded = recorded_wh.query(f"SELECT {cols}, origin FROM pacing_snapshots ORDER BY snapshot_date, stay_date")
     reconstructed = rebuilt.query(f"SELECT {cols}, origin FROM pacing_snapshots ORDER BY snapshot_date, stay_date")
-    assert recorded.height == 31 * 365 and set(recorded["origin"]) == {"recorded"}
+    assert recorded.height == NIGHTS * 365 and set(recorded["origin"]) == {"recorded"}
     assert recorded["rooms_sold"].sum() > 5_000
     assert set(recorded_wh.query("SELECT DISTINCT source FROM reservation_versions")["source"]) == {vendor}
     assert recorded.drop("origin").equals(reconstructed.drop("origin"))
     # and both are the data set's own history (state as of the evening before each snapshot), computed independently
-    for snapshot_date in (first, date(2016, 7, 17), last):
+    for snapshot_date in (first, date(2016, 7, 29), last):
         as_of = snapshot_date - timedelta(days=1)
         expected = occupancy(state_as_of(history, as_of).with_columns(
             (pl.col("adr_value") * pl.col("nights")).round(2).alias("net_amount")), as_of)
