@@ -80,7 +80,6 @@ RECORDED_BY: dict[str, tuple[str, ...]] = {t.name: (*w, *r) for t, _, w, r, _ in
 DECLARED_TABLES: tuple[str, ...] = (*(t.name for tables in OWNED_TABLES.values() for t in tables), *RECORDED_BY)
 #: Tables only a command writes, outside Dagster: the instance can hold no event of them.
 OUTSIDE_DAGSTER: tuple[str, ...] = tuple(name for name, steps in RECORDED_BY.items() if not steps)
-_COUNT = "SELECT COUNT(*) AS n FROM {}"  # a declared table name only
 
 
 def _metadata(table: TableSpec) -> dict[str, dg.TableSchema]:
@@ -102,23 +101,16 @@ def owned_results(context: dg.AssetExecutionContext, warehouse: Warehouse,
                   writer: str) -> Iterator[dg.MaterializeResult]:
     """One MaterializeResult (row count) per table ``writer`` alone writes that the run selected."""
     names = [t.name for t in OWNED_TABLES.get(writer, ()) if dg.AssetKey(t.name) in context.selected_asset_keys]
-    if names:
-        with warehouse.reading() as reads:  # one connection for every count (a DuckDB open is not free)
-            rows = {n: int(reads.query(_COUNT.format(n))["n"][0]) if reads.table_exists(n) else 0 for n in names}
-        for name in names:
-            yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
+    for name, rows in warehouse.row_counts(names).items():
+        yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows})
 
 
 def record_shared(context: dg.OpExecutionContext | dg.AssetExecutionContext, warehouse: Warehouse,
                   step: str) -> list[dg.AssetMaterialization]:
     """Log a materialisation (row count, written by ``step``) of every shared table ``step`` writes."""
     names = [name for name, steps in RECORDED_BY.items() if step in steps]
-    if not names:
-        return []
-    with warehouse.reading() as reads:  # one connection for every count (a DuckDB open is not free)
-        rows = {n: int(reads.query(_COUNT.format(n))["n"][0]) if reads.table_exists(n) else 0 for n in names}
-    events = [dg.AssetMaterialization(asset_key=n, metadata={"dagster/row_count": rows[n], "written_by": step})
-              for n in names]
+    events = [dg.AssetMaterialization(asset_key=n, metadata={"dagster/row_count": rows, "written_by": step})
+              for n, rows in warehouse.row_counts(names).items()]
     for event in events:
         context.log_event(event)
     return events

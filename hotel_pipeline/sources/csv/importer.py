@@ -221,10 +221,8 @@ def _import(warehouse: Warehouse, file_name: str, name: str, payload: bytes, dig
             _mark_synced(tx, portfolio, hotel_id, as_of, digest, now, records=rows.height + skipped.get(hotel_id, 0),
                          quarantined=held_back.get(hotel_id, 0))
         if unchanged is not None:
-            ends = {h: end_of_business_day(as_of, portfolio.hotel(h).timezone) for h in parsed.hotel_ids}
             admitted = parsed.valid.select("_line", "hotel_id", "external_id").join(parsed.row_digests, on="_line")
-            record_digests(tx, admitted.with_columns(
-                pl.col("hotel_id").replace_strict(ends, return_dtype=pl.Datetime("us")).alias("source_as_of")), now)
+            record_digests(tx, _with_source_as_of(admitted, portfolio, as_of), now)
         if not parsed.hotel_ids:
             # A header-only export is a valid "no bookings" delivery for the hotel(s) the file name belongs to (and a
             # file whose every row was quarantined is a partial one for them).
@@ -241,13 +239,15 @@ def _vouched_by_digest(tx, portfolio: Portfolio, as_of: date) -> UnchangedRows:
     """The rows of an export as of ``as_of`` that the stored digests vouch for (each hotel's export ends at the end
     of its own business day)."""
     vouched = unchanged_rows(tx)
+    return lambda candidates: vouched(_with_source_as_of(candidates, portfolio, as_of))
+
+
+def _with_source_as_of(frame: pl.DataFrame, portfolio: Portfolio, as_of: date) -> pl.DataFrame:
+    """``frame`` with ``source_as_of``: the end of ``as_of`` in each row's hotel's own time zone (what an export as
+    of that date vouches for; null for a hotel the portfolio does not know)."""
     ends = {h.id: end_of_business_day(as_of, h.timezone) for h in portfolio.hotels}
-
-    def check(candidates: pl.DataFrame) -> pl.DataFrame:
-        return vouched(candidates.with_columns(
-            pl.col("hotel_id").replace_strict(ends, default=None, return_dtype=pl.Datetime("us")).alias("source_as_of")))
-
-    return check
+    return frame.with_columns(
+        pl.col("hotel_id").replace_strict(ends, default=None, return_dtype=pl.Datetime("us")).alias("source_as_of"))
 
 
 def quarantined_per_hotel(parsed: ParsedFile, hotel_ids: list[str]) -> dict[str, int]:
