@@ -81,8 +81,6 @@ class Reads:
         self.backend = backend
         self.con = con
         self.dialect = backend.dialect
-        #: tables this transaction has already brought to their declared shape (checking again finds nothing to do)
-        self._ensured: dict[tuple[str, bool], TableSpec] = {}
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         return self.backend.query(self.con, sql, params)
@@ -93,6 +91,11 @@ class Reads:
 
 class Tx(Reads):
     """One open transaction: every statement and frame written through it commits together."""
+
+    def __init__(self, backend: Backend, con: Any) -> None:
+        super().__init__(backend, con)
+        #: tables this transaction has already brought to their declared shape (checking again finds nothing to do)
+        self._ensured: dict[tuple[str, bool], TableSpec] = {}
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         if _APPEND_ONLY and (hit := next((t for t in _REWRITE.findall(sql) if t.lower() in _APPEND_ONLY), None)):
