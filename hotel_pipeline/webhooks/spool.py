@@ -169,11 +169,6 @@ class JournalWriter:
         for thread in self._threads:
             thread.start()
 
-    @property
-    def path(self) -> Path:
-        """The first lane's segment."""
-        return self.paths[0]
-
     def submit(self, record: dict[str, Any]) -> Future[bool]:
         future: Future[bool] = Future()
         self._queue.put((record, future))
