@@ -106,6 +106,13 @@ def conform_reservations(frame: pl.DataFrame) -> pl.DataFrame:
     return out.unique(subset=list(KEY), keep="last", maintain_order=True)
 
 
+def hotel_bounds(frame: pl.DataFrame) -> dict[str, str]:
+    """``:hotel_first`` and ``:hotel_last``, the range of ``frame``'s hotel ids: the redundant bound with which a
+    lookup of a batch's versions reads only its own hotels, so a batch costs the same at 1 or 1,000 hotels."""
+    first, last = frame.select(pl.col("hotel_id").min().alias("first"), pl.col("hotel_id").max().alias("last")).row(0)
+    return {"hotel_first": first, "hotel_last": last}
+
+
 def accept_reservations(
     tx: Tx, frame: pl.DataFrame, *, source_as_of: datetime, synced_at: datetime, batch_id: str
 ) -> Accepted:
@@ -152,8 +159,7 @@ def accept_reservations(
         LEFT JOIN latest c
           ON c.source = i.source AND c.hotel_id = i.hotel_id AND c.external_id = i.external_id
     """  # noqa: S608 - column names are constants of this module
-    hotels = incoming.select(pl.col("hotel_id").min().alias("first"), pl.col("hotel_id").max().alias("last")).row(0)
-    classified = tx.query(classify, {"source_as_of": source_as_of, "hotel_first": hotels[0], "hotel_last": hotels[1]})
+    classified = tx.query(classify, {"source_as_of": source_as_of, **hotel_bounds(incoming)})
     counts = dict(classified.group_by("outcome").len().iter_rows())
     accepted = classified.filter(pl.col("outcome").is_in(["new", "changed"])).drop("outcome").with_columns(
         pl.lit(source_as_of).alias("source_as_of"),

@@ -33,6 +33,7 @@ import polars as pl
 
 from hotel_pipeline.core.portfolio import ImportLimits
 from hotel_pipeline.core.warehouse import Tx, spec
+from hotel_pipeline.unified import hotel_bounds
 
 CSV_ROW_DIGESTS = spec(
     "csv_row_digests",
@@ -98,11 +99,6 @@ def _current(keys: str) -> str:
     )
 
 
-def _bounds(frame: pl.DataFrame) -> dict[str, str]:
-    first, last = frame.select(pl.col("hotel_id").min().alias("a"), pl.col("hotel_id").max().alias("b")).row(0)
-    return {"hotel_first": first, "hotel_last": last}
-
-
 def unchanged_rows(tx: Tx) -> UnchangedRows:
     """For a transaction: a function from candidate rows (hotel_id, external_id, row_digest, source_as_of) to those
     the stored digests vouch for (hotel_id, external_id). Read inside the import's own transaction, so a version
@@ -121,7 +117,7 @@ def unchanged_rows(tx: Tx) -> UnchangedRows:
             "AND d.row_digest = k.row_digest "
             f"JOIN ({_current('_csv_digest_candidates')}) c ON c.hotel_id = k.hotel_id "
             "AND c.external_id = k.external_id AND c.version = d.version AND c.source_as_of <= k.source_as_of "
-            "WHERE d.hotel_id BETWEEN :hotel_first AND :hotel_last", _bounds(candidates),
+            "WHERE d.hotel_id BETWEEN :hotel_first AND :hotel_last", hotel_bounds(candidates),
         ).select(pl.col("hotel_id").cast(pl.String), pl.col("external_id").cast(pl.String))
 
     return vouched
@@ -138,7 +134,7 @@ def record_digests(tx: Tx, rows: pl.DataFrame, now: datetime) -> int:
     fresh = tx.query(
         "SELECT r.hotel_id, r.external_id, r.row_digest, c.version FROM _csv_digest_rows r "  # noqa: S608
         f"JOIN ({_current('_csv_digest_rows')}) c ON c.hotel_id = r.hotel_id AND c.external_id = r.external_id "
-        "WHERE c.source_as_of <= r.source_as_of", _bounds(rows),
+        "WHERE c.source_as_of <= r.source_as_of", hotel_bounds(rows),
     )
     if fresh.height == 0:
         return 0
@@ -147,5 +143,5 @@ def record_digests(tx: Tx, rows: pl.DataFrame, now: datetime) -> int:
     tx.execute(f"DELETE FROM {CSV_ROW_DIGESTS.name} WHERE hotel_id BETWEEN :hotel_first AND :hotel_last "  # noqa: S608
                "AND EXISTS (SELECT 1 FROM _csv_digest_fresh f WHERE f.hotel_id = "
                f"{CSV_ROW_DIGESTS.name}.hotel_id AND f.external_id = {CSV_ROW_DIGESTS.name}.external_id)",
-               _bounds(fresh))
+               hotel_bounds(fresh))
     return tx.insert_frame(CSV_ROW_DIGESTS.name, CSV_ROW_DIGESTS.conform(fresh))
