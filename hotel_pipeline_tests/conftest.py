@@ -105,6 +105,7 @@ class ShortRun:
     backfills: list
     runs: list
     materialized: set  #: the asset keys the instance holds a materialisation of
+    backfill_materialized: Counter  #: materialisation events of the backfill's run, by asset key
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +122,7 @@ def short_run_on_duckdb(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
         checked = run_short_pipeline(warehouse, root)
     return ShortRun(warehouse, root / "data", checked, set(run_short_pipeline.evaluated),
                     list(run_short_pipeline.backfills), list(run_short_pipeline.runs),
-                    set(run_short_pipeline.materialized))
+                    set(run_short_pipeline.materialized), run_short_pipeline.backfill_materialized)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
