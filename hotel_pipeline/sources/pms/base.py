@@ -307,6 +307,7 @@ def assemble(records: dict[str, dict[str, Any]],
     without ``guest`` keeps the ``guest_token`` it carries (vendors that list guests apart).
     """
     rejects = [] if rejects is None else rejects
+    key = pii_key()
     skipped: dict[str, int] = {}
     rows, guests, rooms = [], [], {}
     newest: datetime | None = None
@@ -330,7 +331,7 @@ def assemble(records: dict[str, dict[str, Any]],
                 modified = modified.astimezone(UTC)
                 newest = modified if newest is None or modified > newest else newest
             if "guest" in row:  # else the row names its guest (e.g. a customer listed apart) itself
-                row["guest_token"] = guest_token(ctx, f"res:{rid}")
+                row["guest_token"] = guest_token(ctx, f"res:{rid}", key)
                 guests.append({"external_id": f"res:{rid}", **row.pop("guest")})
             rows.append(row)
             if row["room_number"]:
@@ -424,7 +425,7 @@ RESERVATION_SCHEMA: dict[str, Any] = {
 def reservations_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFrame:
     """Unified reservation rows -> frame with key columns, derived is_dbb, and defaults (currency, is_package)."""
     schema = RESERVATION_SCHEMA
-    frame = pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+    frame = pl.DataFrame({k: [r.get(k) for r in rows] for k in schema}, schema=schema)  # by column: cheaper
     return frame.with_columns(
         pl.lit(ctx.hotel_id).alias("hotel_id"),
         pl.lit(ctx.source).alias("source"),
@@ -450,22 +451,24 @@ def guests_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFram
     encrypted guest store (``hotel_pipeline.privacy.vault``); the ``guests`` table keeps only the tokens.
     """
     key = pii_key()
-    out = []
-    for r in rows:
-        name = " ".join(str(x) for x in (r.get("first_name"), r.get("last_name")) if x) or None
-        phone = "".join(ch for ch in str(r.get("phone") or "") if ch.isdigit()) or None
-        out.append({
-            "hotel_id": ctx.hotel_id, "source": ctx.source, "external_id": str(r["external_id"]),
-            "guest_token": guest_token(ctx, str(r["external_id"]), key),
-            "name_token": tokenise(name, kind="name", key=key),
-            "email_token": tokenise(r.get("email"), kind="email", key=key),
-            "phone_token": tokenise(phone, kind="phone", key=key),
-            "country": None if r.get("country") is None else str(r["country"]),
-            **{k: None if r.get(k) is None else str(r[k]) for k in ("first_name", "last_name", "email", "phone")},
-        })
-    schema = {c: pl.String for c in ("hotel_id", "source", "external_id", "guest_token", "name_token", "email_token",
-                                     "phone_token", "country", "first_name", "last_name", "email", "phone")}
-    return pl.DataFrame(out, schema=schema).unique("external_id", keep="last", maintain_order=True)
+    raw = {c: [r.get(c) for r in rows] for c in ("first_name", "last_name", "email", "phone", "country")}
+    ids = [str(r["external_id"]) for r in rows]
+    names = [" ".join(str(x) for x in pair if x) or None for pair in zip(raw["first_name"], raw["last_name"],
+                                                                       strict=True)]
+    phones = ["".join(ch for ch in str(p or "") if ch.isdigit()) or None for p in raw["phone"]]
+    # built column by column: a first full extract delivers tens of thousands of guests, and a frame of lists is
+    # several times cheaper than one of row dicts
+    columns = {
+        "hotel_id": [ctx.hotel_id] * len(rows), "source": [ctx.source] * len(rows), "external_id": ids,
+        "guest_token": [guest_token(ctx, i, key) for i in ids],
+        "name_token": [tokenise(n, kind="name", key=key) for n in names],
+        "email_token": [tokenise(e, kind="email", key=key) for e in raw["email"]],
+        "phone_token": [tokenise(p, kind="phone", key=key) for p in phones],
+        **{c: [None if v is None else str(v) for v in raw[c]] for c in ("country", "first_name", "last_name", "email",
+                                                                        "phone")},
+    }
+    schema = {c: pl.String for c in columns}
+    return pl.DataFrame(columns, schema=schema).unique("external_id", keep="last", maintain_order=True)
 
 
 def rooms_frame(rows: list[dict[str, Any]], ctx: ExtractContext) -> pl.DataFrame:

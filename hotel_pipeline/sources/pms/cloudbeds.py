@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from hotel_pipeline.core.vocabularies import OFF_THE_BOOKS
+from hotel_pipeline.privacy.pii import pii_key
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     Normalised,
@@ -179,9 +180,10 @@ class CloudbedsConnector(PmsConnector):
             for r in page["body"].get("data") or []:
                 records[str(r.get("reservationID"))] = r
         rows, guests, rejects, newest = [], [], [], None
+        key = pii_key()
         for rid, r in records.items():
             try:
-                booking = _booking_rows(rid, r, ctx, meal_map, short_names)
+                booking = _booking_rows(rid, r, ctx, meal_map, short_names, key)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 rejects.append({"location": f"cloudbeds reservation {rid}", "reason": f"cloudbeds reservation {rid}: "
                                 f"{exc}", "payload": json.dumps(_without_pii(r), default=str)})
@@ -244,8 +246,9 @@ def _day(value: Any, what: str) -> date | None:
 
 
 def _booking_rows(rid: str, r: dict[str, Any], ctx: ExtractContext, meal_map: dict[str, str],
-                  short_names: dict[str, str]) -> list[dict[str, Any]]:
-    """The unified rows of one reservation: one per booked room (see the module docstring)."""
+                  short_names: dict[str, str], key: bytes) -> list[dict[str, Any]]:
+    """The unified rows of one reservation: one per booked room (see the module docstring); ``key`` is the PII key
+    of the guest tokens (read once per extract, not once per room)."""
     raw_status = r.get("status")
     if raw_status not in STATUS_FROM_CLOUDBEDS:
         raise ValueError(f"unknown status {raw_status!r}")
@@ -287,7 +290,7 @@ def _booking_rows(rid: str, r: dict[str, Any], ctx: ExtractContext, meal_map: di
             "room_type": short_names.get(str(kind)) if kind is not None and str(kind) in short_names
             else room.get("roomTypeName"),
             "room_number": room.get("roomName") or None,
-            "guest_token": guest_token(ctx, room.get("guestID") or r.get("guestID")),
+            "guest_token": guest_token(ctx, room.get("guestID") or r.get("guestID"), key),
             "adults": _count(room.get("adults"), "rooms[].adults"),
             "children": _count(room.get("children"), "rooms[].children"),
             "babies": None,

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from hotel_pipeline.core.vocabularies import BREAKFAST_PLANS, OFF_THE_BOOKS
+from hotel_pipeline.privacy.pii import pii_key
 from hotel_pipeline.sources.pms.base import (
     ExtractContext,
     Normalised,
@@ -212,6 +213,7 @@ class MewsConnector(PmsConnector):
         assignment = {a["ResourceId"]: a["CategoryId"] for a in items("resourceCategoryAssignments",
                                                                       "ResourceCategoryAssignments")}
         meal_products = dict(ctx.options.get("meal_products") or cls.default_options["meal_products"])
+        key = pii_key()
 
         products = {p["Id"]: board_plan(p, meal_products) for p in items("products", "Products")}
         ages = {a["Id"]: a for a in items("ageCategories", "AgeCategories")}
@@ -267,7 +269,7 @@ class MewsConnector(PmsConnector):
                 "nights": (departure - arrival).days if arrival and departure else None,
                 "room_type": categories.get(r.get("RequestedResourceCategoryId")),
                 "room_number": resources.get(resource) if resource else None,
-                "guest_token": guest_token(ctx, r.get("AccountId")),
+                "guest_token": guest_token(ctx, r.get("AccountId"), key),
                 **counts,
                 "meal_plan": meals.get(r["Id"], "RO"),
                 "net_amount": round(net.get(r["Id"], 0.0), 2),
