@@ -71,11 +71,11 @@ def test_the_sensor_publishes_after_a_successful_run(duckdb_warehouse: Warehouse
     _write(duckdb_warehouse, 7)
     with dg.instance_for_test() as instance:
         result = dg.materialize([_noop], instance=instance)
-        context = dg.build_run_status_sensor_context(
+        with dg.build_run_status_sensor_context(
             sensor_name="analyst_copy_sensor", dagster_instance=instance, dagster_run=result.dagster_run,
             dagster_event=result.get_run_success_event(), resources={"warehouse": duckdb_warehouse},
-        )
-        analyst_copy_sensor(context)
+        ) as context:
+            analyst_copy_sensor(context)
     copy = analyst_path(duckdb_path(duckdb_warehouse.url))
     with duckdb.connect(str(copy), read_only=True) as con:
         assert con.execute("select v from board").fetchall() == [(7,)]

@@ -53,11 +53,12 @@ def test_assets_sensor_and_drain_job_push_for_real(duckdb_warehouse, tmp_path: P
         assert result.success
         assert wh.query("SELECT COUNT(*) AS n FROM channel_availability")["n"][0] == 3 * 365
         with dg.instance_for_test() as instance:
-            context = dg.build_sensor_context(instance=instance, resources=resources)
-            requests = channel_outbox_sensor(context).run_requests
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                requests = channel_outbox_sensor(context).run_requests
             assert len(requests) == 1
             assert channel_drain_job.execute_in_process(resources=resources, instance=instance).success
-            assert channel_outbox_sensor(dg.build_sensor_context(instance=instance, resources=resources)).skip_reason
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                assert channel_outbox_sensor(context).skip_reason
         assert outbox.counts(wh) == {"pending": 0, "sent": 0, "failed": 0, "acknowledged": 4}
         assert sandbox.handler.calendar_of("H1", ROOM_IDS["A"])[AS_OF] == {"numAvail": 2, "price1": 88.0}
         assert len(sandbox.handler.bookings["H1"]) == 1

@@ -72,8 +72,9 @@ def test_a_file_touched_later_is_planned_again_and_the_ledger_makes_it_a_no_op(
 
 
 def _tick(cursor: str | None, warehouse: Warehouse) -> dg.SensorResult:
-    return csv_inbox_sensor(dg.build_sensor_context(cursor=cursor, resources={
-        "warehouse": warehouse, "portfolio": PortfolioResource.of(load_portfolio())}))
+    with dg.build_sensor_context(cursor=cursor, resources={
+            "warehouse": warehouse, "portfolio": PortfolioResource.of(load_portfolio())}) as context:
+        return csv_inbox_sensor(context)
 
 
 def test_sensor_requests_one_run_per_batch_and_skips_with_the_cursor(data_dir: Path,

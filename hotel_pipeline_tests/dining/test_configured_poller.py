@@ -49,10 +49,10 @@ def test_thirty_rounds_against_one_market_see_the_drops_of_one_consistent_simula
         for k in rounds:  # the asset itself, invoked directly (a full run per round only adds Dagster's overhead)
             at = START + timedelta(seconds=k * interval)
             sandbox.clock.at = at
-            ctx = dg.build_asset_context(resources={
-                "warehouse": duckdb_warehouse, "clock": Clock(frozen_at=at.isoformat()), "dining": CREDENTIALS,
-                "portfolio": portfolio})
-            list(slot_events(ctx, DiningPollConfig(round_at=at.isoformat())))  # a multi_asset yields its results
+            with dg.build_asset_context(resources={
+                    "warehouse": duckdb_warehouse, "clock": Clock(frozen_at=at.isoformat()), "dining": CREDENTIALS,
+                    "portfolio": portfolio}) as ctx:
+                list(slot_events(ctx, DiningPollConfig(round_at=at.isoformat())))  # a multi_asset yields its results
         attempts, obs = simulated_polls(sandbox.market, START, interval, rounds)
     expected = advance(attempts, obs).events
     key = ["venue_id", "slot_date", "slot_time", "seating", "party_size", "observed_at"]

@@ -44,6 +44,11 @@ class PostgresBackend:
         self.url = url
         self.engine = engine_for(url)
 
+    @staticmethod
+    def hold() -> contextlib.nullcontext[None]:
+        """Nothing to hold: the process's engine (``engine_for``) already keeps its connections pooled."""
+        return contextlib.nullcontext()
+
     @contextlib.contextmanager
     def connection(self, write: bool) -> Iterator[sa.Connection]:
         del write  # MVCC: writers and readers need no lock of ours
