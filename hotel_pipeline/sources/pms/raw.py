@@ -31,7 +31,10 @@ def write_raw(path: Path, document: dict[str, Any]) -> Path:
     """Write ``document`` at ``path`` exactly once (FileExistsError if it exists: raw files are immutable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    payload = json.dumps({"format": FORMAT, **document}, separators=(",", ":"), default=str).encode()
+    # check_circular off: the document is parsed JSON plus a header, never circular, and the encoder's id bookkeeping
+    # of every object is 6-15 % of dumping a 130 MB extract
+    payload = json.dumps({"format": FORMAT, **document}, separators=(",", ":"), default=str,
+                         check_circular=False).encode()
     with open(tmp, "wb") as fh:
         fh.write(gzip.compress(payload, compresslevel=COMPRESS_LEVEL, mtime=0))
         fh.flush()
