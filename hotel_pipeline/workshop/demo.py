@@ -38,7 +38,8 @@ from hotel_pipeline.core.warehouse import Warehouse, identifier, spec
 if TYPE_CHECKING:
     import dagster as dg
 
-    from hotel_pipeline.workshop.sandbox.pms.harness import RunningSandbox
+    from hotel_pipeline.workshop.sandbox.pms.harness import ServedSandbox
+    from hotel_pipeline.workshop.sandbox.pms.process import SandboxProcess
 
 RECONSTRUCT_FROM = date(2015, 7, 1)
 FIRST_NIGHT = date(2016, 7, 18)
@@ -263,11 +264,12 @@ class Deployment:
 
 def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first_night: date = FIRST_NIGHT,
                     last_night: date = LAST_NIGHT, reconstruct_from: date = RECONSTRUCT_FROM,
-                    portfolio: Portfolio | None = None, sandbox: RunningSandbox | None = None,
+                    portfolio: Portfolio | None = None, sandbox: ServedSandbox | None = None,
                     echo: Callable[[str], None] | None = None) -> int:
     """The nights first_night .. last_night, the past reconstructed on the first; returns the number of runs.
 
-    A PMS hotel is served by ``sandbox`` (started here from the portfolio's base URLs when not given). ``instance``
+    A PMS hotel is served by ``sandbox`` (when not given, a sandbox process started here on the portfolio's base
+    URLs' port). ``instance``
     must be persistent (``DagsterInstance.get()`` or ``local_temp``), as the daemon's is: schedules read it.
     """
     import re
@@ -286,11 +288,10 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
     cursor = None
     with contextlib.ExitStack() as stack:
         if pms_hotels and sandbox is None:
-            from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+            from hotel_pipeline.workshop.sandbox.pms.process import sandbox_process
 
             tz0 = portfolio.hotels[0].timezone
-            sandbox = stack.enter_context(
-                sandbox_for_portfolio(portfolio, local_instant(first_night, tz0, 2, 0), throttle=False))
+            sandbox = stack.enter_context(sandbox_process(portfolio, local_instant(first_night, tz0, 2, 0)))
         for night in date_range(first_night, last_night):
             parts = []
             for tz in portfolio.timezones:
@@ -304,7 +305,7 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
                     took, cursor = deployment.run_sensor("csv_inbox_sensor", sync_at, night, cursor)
                     parts.append(f"csv import {sum(took):.1f} s")
                 if pms_hotels and sandbox is not None:
-                    sandbox.world.set_now(sync_at)
+                    sandbox.set_now(sync_at)
                     took = deployment.run_schedule("pms_incremental_schedule", sync_at, night)
                     parts.append(f"pms sync {len(took)}×{sum(took) / max(len(took), 1):.1f} s")
                 record_at = local_instant(night, tz, 3, 0)
@@ -386,13 +387,13 @@ def _sandbox_portfolio(source: Path) -> tuple[Portfolio, dict[str, Any]]:
     return parse_portfolio(stripped, source), raw
 
 
-def _write_portfolio(raw: dict[str, Any], sandbox: RunningSandbox | None, dest: Path) -> Path:
+def _write_portfolio(raw: dict[str, Any], sandbox: ServedSandbox | None, dest: Path) -> Path:
     """The portfolio the demo's code location loads: the configured one, pointed at the running sandbox."""
     if sandbox is not None:
         for hotel in raw.get("hotels") or []:
             for src in hotel.get("sources") or []:
                 if src.get("type") in sandbox.credentials:
-                    src["base_url"] = sandbox.server.base_url(src["type"])
+                    src["base_url"] = sandbox.base_url(src["type"])
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("# Written by `make demo`: the configured portfolio pointed at its sandbox.\n"
                     + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
@@ -441,15 +442,16 @@ def main(reset: bool = False) -> None:
         print(f"  {said}")
         before = set(_tables(warehouse))
         portfolio, raw = _sandbox_portfolio(source)
-        sandbox = None
+        sandbox: SandboxProcess | None = None
         from hotel_pipeline.sources.pms.cadence import pms_sources
 
         if any(pms_sources(h) for h in portfolio.hotels):
-            from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+            from hotel_pipeline.workshop.sandbox.pms.process import sandbox_process
 
-            sandbox = stack.enter_context(sandbox_for_portfolio(
-                portfolio, local_instant(FIRST_NIGHT, portfolio.hotels[0].timezone, 2, 0), throttle=False))
-            print(f"  PMS sandbox on {sandbox.server.url} ({', '.join(sorted(sandbox.credentials))})")
+            sandbox = stack.enter_context(sandbox_process(
+                portfolio, local_instant(FIRST_NIGHT, portfolio.hotels[0].timezone, 2, 0)))
+            print(f"  PMS sandbox on {sandbox.url} ({', '.join(sorted(sandbox.credentials))}; "
+                  f"its own process, pid {sandbox.process.pid})")
         os.environ["HOTEL_PIPELINE_CONFIG"] = str(_write_portfolio(raw, sandbox, demo_dir() / "portfolio.yaml"))
         current_portfolio.cache_clear()
         portfolio = current_portfolio()
@@ -477,7 +479,9 @@ def main(reset: bool = False) -> None:
             print(f"  dining took {time.monotonic() - dining_started:.0f} s")
         record_owned_tables(warehouse, before)
     home = demo_dir()
-    print(f"\ndone in {time.monotonic() - started:.0f} s ({time.process_time():.0f} s of CPU).")
+    served = sandbox.cpu_seconds if sandbox is not None else None
+    served_cpu = f", and {served:.0f} s in the PMS sandbox's process" if served is not None else ""
+    print(f"\ndone in {time.monotonic() - started:.0f} s ({time.process_time():.0f} s of CPU{served_cpu}).")
     print(f"  warehouse: {warehouse.display_url}")
     print(f"  demo data: {home} (inbox/, raw/, exports/)")
     print(f"  pace report: {home / 'exports' / 'pace_report.html'}; Parquet for BI tools: {home / 'exports'}/")

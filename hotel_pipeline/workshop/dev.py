@@ -1,8 +1,9 @@
 """``make dev``: the Dagster UI over what ``make demo`` built, with the PMS sandbox beside it on a free port.
 
-The UI process (``dagster dev``) runs in its own process group; this process owns the sandbox and forwards Ctrl-C
-and SIGTERM to the UI as the interrupt it shuts down cleanly on, then stops it for good if it is still there after a
-grace period. So ``make dev`` always ends within seconds and leaves no webserver, daemon or sandbox behind.
+The UI process (``dagster dev``) runs in its own process group, the sandbox in a child process of its own
+(``sandbox.pms.process``); this process forwards Ctrl-C and SIGTERM to the UI as the interrupt it shuts down cleanly
+on, then stops it for good if it is still there after a grace period, and stops the sandbox. So ``make dev`` always
+ends within seconds and leaves no webserver, daemon or sandbox behind.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def main(port: int = 3000) -> int:
     """Serve the sandbox, start ``dagster dev`` on the demo's deployment, stop both on Ctrl-C or SIGTERM."""
     from hotel_pipeline.core.clock import parse_instant
     from hotel_pipeline.workshop.demo import DEMO_PII_KEY, _sandbox_portfolio, _write_portfolio, demo_dir
-    from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
+    from hotel_pipeline.workshop.sandbox.pms.process import sandbox_process
 
     home = demo_dir()
     env = os.environ
@@ -66,9 +67,9 @@ def main(port: int = 3000) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with sandbox_for_portfolio(portfolio, parse_instant(env["HOTEL_PIPELINE_CLOCK"]), throttle=True) as sandbox:
+    with sandbox_process(portfolio, parse_instant(env["HOTEL_PIPELINE_CLOCK"]), throttle=True) as sandbox:
         env["HOTEL_PIPELINE_CONFIG"] = str(_write_portfolio(raw, sandbox, home / "dev_portfolio.yaml"))
-        print(f"PMS sandbox on {sandbox.server.url}; clock {env['HOTEL_PIPELINE_CLOCK']}; "
+        print(f"PMS sandbox on {sandbox.url}; clock {env['HOTEL_PIPELINE_CLOCK']}; "
               f"warehouse {env['HOTEL_WAREHOUSE_URL']}", flush=True)
         print(f"Dagster UI on http://127.0.0.1:{ui_port} (Ctrl-C stops everything)", flush=True)
         dagster = Path(sys.executable).with_name("dagster")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -63,6 +63,20 @@ def demo_hotel(hotel_id: str, sources: tuple[Source, ...] = (), capacity: int = 
     return Hotel(id=hotel_id, name=name, timezone="Europe/Lisbon", currency="EUR", capacity=capacity, sources=sources)
 
 
+class ServedSandbox(Protocol):
+    """What a pipeline driven against a sandbox needs of it, in this process's threads (``RunningSandbox``) or in a
+    process of its own (``process.SandboxProcess``): where it serves, what it accepts, how to move its clock."""
+
+    credentials: dict[str, dict[str, dict[str, str]]]
+
+    @property
+    def url(self) -> str: ...
+
+    def base_url(self, vendor: str) -> str: ...
+
+    def set_now(self, instant: datetime) -> None: ...
+
+
 @dataclass
 class RunningSandbox:
     """A started sandbox, its credentials and the environment the connectors need."""
@@ -76,9 +90,16 @@ class RunningSandbox:
     def sandbox(self) -> Sandbox:
         return self.server.sandbox
 
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def base_url(self, vendor: str) -> str:
+        return self.server.base_url(vendor)
+
     def hotel(self, vendor: str, hotel_id: str, **options: Any) -> Hotel:
         """A portfolio hotel whose only source is ``vendor`` in this sandbox."""
-        return demo_hotel(hotel_id, (source_for(vendor, hotel_id, self.server.base_url(vendor), **options),))
+        return demo_hotel(hotel_id, (source_for(vendor, hotel_id, self.base_url(vendor), **options),))
 
     def set_now(self, instant: datetime) -> None:
         self.world.set_now(instant)
@@ -133,21 +154,12 @@ def expected_reservations(world: World, vendor: str, hotel_id: str, now: datetim
              "net_amount", "currency", "channel")
 
 
-@contextmanager
-def sandbox_for_portfolio(
-    portfolio: Portfolio,
-    now: datetime,
-    *,
-    world: World | None = None,
-    port: int | None = None,
-    faults: dict[str, Faults] | None = None,
-    throttle: bool = False,
-) -> Iterator[RunningSandbox]:
-    """Serve every sandbox vendor the portfolio's hotels use, accepting the credentials its sources name.
+def portfolio_credentials(portfolio: Portfolio) -> tuple[dict[str, dict[str, dict[str, str]]], list[str], int]:
+    """What a sandbox must serve for the portfolio: vendor -> hotel -> {field: secret}, the hotels, the port.
 
-    For the demo and ``make dev``: a source's ``<field>_env`` variable that is unset gets a fresh random secret,
-    set in ``os.environ`` of this process (so connectors started here find it). The port comes from the sources'
-    ``base_url`` (they must agree), else ``port``, else a free one.
+    A source's ``<field>_env`` variable that is unset gets a fresh random secret, set in ``os.environ`` of this
+    process (so connectors started here find it). The port comes from the sources' ``base_url`` (they must agree),
+    else 0 (a free one).
     """
     import os
     from urllib.parse import urlsplit
@@ -170,9 +182,29 @@ def sandbox_for_portfolio(
                 creds.setdefault(source.type, {}).setdefault(hotel.id, {})[field_name] = os.environ[var]
     if len(ports) > 1:
         raise ValueError(f"the portfolio's sandbox sources use several ports {sorted(ports)}; use one")
-    world = world or World(hotel_ids=sorted(set(hotel_ids)))
+    return creds, sorted(set(hotel_ids)), (ports.pop() if ports else 0) or 0
+
+
+@contextmanager
+def sandbox_for_portfolio(
+    portfolio: Portfolio,
+    now: datetime,
+    *,
+    world: World | None = None,
+    port: int | None = None,
+    faults: dict[str, Faults] | None = None,
+    throttle: bool = False,
+) -> Iterator[RunningSandbox]:
+    """In this process's threads, serve every sandbox vendor the portfolio's hotels use, accepting the credentials
+    its sources name (see ``portfolio_credentials``), on ``port`` if given, else the sources' one.
+
+    For tests that reach into the world or the handlers; the demo and ``make dev`` serve the same world in a process
+    of its own (``sandbox.pms.process``), whose request handling then does not compete with theirs for the GIL.
+    """
+    creds, hotel_ids, portfolio_port = portfolio_credentials(portfolio)
+    world = world or World(hotel_ids=hotel_ids)
     world.set_now(now)
     config = SandboxConfig(credentials=creds, faults=dict(faults or {}), throttle=throttle)
-    server = SandboxServer(Sandbox(world, config), port=port or (ports.pop() if ports else 0) or 0)
+    server = SandboxServer(Sandbox(world, config), port=port or portfolio_port)
     with server:
         yield RunningSandbox(server=server, world=world, credentials=creds, env={})
