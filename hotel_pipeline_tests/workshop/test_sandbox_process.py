@@ -65,7 +65,8 @@ def _first_two_nights(start: Callable, root: Path, monkeypatch: pytest.MonkeyPat
         run_pacing_demo(warehouse, instance, portfolio=served, sandbox=sandbox, first_night=FIRST_NIGHT,
                         last_night=FIRST_NIGHT + timedelta(days=1), reconstruct_from=FIRST_NIGHT - timedelta(days=1))
     tables = snapshot_tables(warehouse)
-    return {name: tables[name] for name in COMPARED}
+    # An extract's id (the batch_id of what it delivered) is random by design: the one thing two runs never share.
+    return {name: tables[name].drop("batch_id", strict=False) for name in COMPARED}
 
 
 @pytest.mark.slow
@@ -77,9 +78,10 @@ def test_the_process_sandbox_fills_the_warehouse_as_the_thread_one(demo_env: Non
     # Both hotels of the data set, every booking made by the night of 2016-07-19 (full extract, then incremental).
     assert counts["hotel_id"].to_list() == ["H1", "H2"] and counts["len"].min() > 10_000
     assert process["reservations"].group_by("hotel_id").len().sort("hotel_id").equals(counts)
-    for name, frame in threads.items():
-        assert frame.height > 0, name
-        assert process[name].equals(frame), f"{name} differs between the process and the thread sandbox"
+    assert all(frame.height > 0 for frame in threads.values())
+    differing = {name: [c for c in frame.columns if not process[name][c].equals(frame[c])]
+                 for name, frame in threads.items()}
+    assert {name: columns for name, columns in differing.items() if columns} == {}, "process vs thread sandbox"
 
 
 def test_the_sandbox_process_ends_with_its_block(demo_env: None) -> None:
