@@ -91,6 +91,7 @@ def test_the_sandbox_process_ends_with_its_block(demo_env: None) -> None:
         sandbox.set_now(AT + timedelta(days=1))  # raises unless the sandbox's clock now says so
         raise RuntimeError("a failing demo")
     assert sandbox.process.returncode == 0  # it stopped by itself when its standard input closed
+    assert sandbox.cpu_seconds is not None and sandbox.cpu_seconds > 0  # what it said as it stopped
     # Its credentials came by environment, never on its command line (which `ps` shows).
     assert not set(CREDENTIALS.values()) & set(sandbox.process.args)
 
