@@ -4,45 +4,41 @@ error when it cannot start."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import dagster as dg
 import httpx
-import polars as pl
 import pytest
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import local_instant
 from hotel_pipeline.core.portfolio import load_portfolio
-from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.sources.pms.base import Window
+from hotel_pipeline.sources.pms.cadence import pms_sources
+from hotel_pipeline.sources.pms.resource import PmsConnectors
 from hotel_pipeline.workshop.demo import (
     DEMO_PII_KEY,
     FIRST_NIGHT,
     _sandbox_portfolio,
     _write_portfolio,
-    run_pacing_demo,
 )
 from hotel_pipeline.workshop.sandbox.pms.harness import sandbox_for_portfolio
 from hotel_pipeline.workshop.sandbox.pms.process import SandboxStartError, sandbox_process
-from hotel_pipeline_tests.test_pipeline_engines import snapshot_tables
 
 DEMO_PORTFOLIO = settings.REPO_ROOT / "data" / "portfolio.yaml"
 #: The credential variables the demo portfolio names, fixed so that both runs see the same secrets.
 CREDENTIALS = {"HOTEL_MEWS_CLIENT_TOKEN": "client-token", "HOTEL_MEWS_ACCESS_TOKEN_H1": "access-token-h1",
                "HOTEL_CLOUDBEDS_API_KEY_H2": "cloudbeds-key-h2"}
 AT = local_instant(FIRST_NIGHT, "Europe/Lisbon", 2, 0)
-#: Tables the PMS path writes (the CSV ledger and quarantine stay empty).
-COMPARED = ("hotels", "reservation_versions", "reservations", "reservation_nights", "daily_metrics",
-            "pacing_snapshots", "pickup", "integration_status")
 
 
 @pytest.fixture
@@ -53,35 +49,37 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTEL_PIPELINE_CONFIG", str(DEMO_PORTFOLIO))
 
 
-def _first_two_nights(start: Callable, root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, pl.DataFrame]:
-    """The demo's first two nights (the past reconstructed from the day before) against the sandbox ``start``
-    serves, as ``demo.main`` wires it; the warehouse's tables."""
-    monkeypatch.setenv("HOTEL_PIPELINE_DATA_DIR", str(root / "data"))
+def _answers(start: Callable, root: Path) -> dict[str, list[tuple[str, Any]]]:
+    """What every PMS source of the demo portfolio answers, through its own connector, for the last week's
+    reconciliation window at the demo's first night, from the sandbox ``start`` serves (as ``demo.main`` wires it):
+    (request path, body) of every page, by hotel and vendor."""
     portfolio, raw = _sandbox_portfolio(DEMO_PORTFOLIO)
-    warehouse = Warehouse(url=f"duckdb:///{root / 'warehouse.duckdb'}", busy_timeout_seconds=30)
-    with start(portfolio, AT) as sandbox, tempfile.TemporaryDirectory(prefix="dagster-") as home, \
-            dg.DagsterInstance.local_temp(home) as instance:
+    answers: dict[str, list[tuple[str, Any]]] = {}
+    with start(portfolio, AT) as sandbox:
         served = load_portfolio(_write_portfolio(copy.deepcopy(raw), sandbox, root / "portfolio.yaml"))
-        run_pacing_demo(warehouse, instance, portfolio=served, sandbox=sandbox, first_night=FIRST_NIGHT,
-                        last_night=FIRST_NIGHT + timedelta(days=1), reconstruct_from=FIRST_NIGHT - timedelta(days=1))
-    tables = snapshot_tables(warehouse)
-    # An extract's id (the batch_id of what it delivered) is random by design: the one thing two runs never share.
-    return {name: tables[name].drop("batch_id", strict=False) for name in COMPARED}
+        for hotel in served.hotels:
+            for source in pms_sources(hotel):
+                connector = PmsConnectors(throttle=False).connector(hotel, source)
+                try:
+                    connector.login()
+                    connector.fetch(Window("reconcile", until=AT, since=AT - timedelta(days=7),
+                                           start_date=FIRST_NIGHT - timedelta(days=7), end_date=FIRST_NIGHT))
+                    answers[f"{hotel.id} {source.type}"] = [(p.path, p.body) for p in connector.http.pages]
+                finally:
+                    connector.close()
+    return answers
 
 
-@pytest.mark.slow
-def test_the_process_sandbox_fills_the_warehouse_as_the_thread_one(demo_env: None, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    threads = _first_two_nights(sandbox_for_portfolio, tmp_path / "thread", monkeypatch)
-    process = _first_two_nights(sandbox_process, tmp_path / "process", monkeypatch)
-    counts = threads["reservations"].group_by("hotel_id").len().sort("hotel_id")
-    # Both hotels of the data set, every booking made by the night of 2016-07-19 (full extract, then incremental).
-    assert counts["hotel_id"].to_list() == ["H1", "H2"] and counts["len"].min() > 10_000
-    assert process["reservations"].group_by("hotel_id").len().sort("hotel_id").equals(counts)
-    assert all(frame.height > 0 for frame in threads.values())
-    differing = {name: [c for c in frame.columns if not process[name][c].equals(frame[c])]
-                 for name, frame in threads.items()}
-    assert {name: columns for name, columns in differing.items() if columns} == {}, "process vs thread sandbox"
+def test_the_process_sandbox_answers_as_the_thread_one(demo_env: None, tmp_path: Path) -> None:
+    """The child serves the same world as the in-thread sandbox (hotels, data, seed, clock, credentials): every
+    page of a week's reconciliation of both demo hotels is the same from either."""
+    threads = _answers(sandbox_for_portfolio, tmp_path / "thread")
+    process = _answers(sandbox_process, tmp_path / "process")
+    assert sorted(threads) == ["H1 mews", "H2 cloudbeds"]
+    assert all(len(pages) > 1 for pages in threads.values()), {k: len(v) for k, v in threads.items()}
+    assert sum(len(json.dumps(body)) for pages in threads.values() for _path, body in pages) > 100_000
+    for key, pages in threads.items():
+        assert process[key] == pages, f"{key}: the process sandbox answered otherwise"
 
 
 def test_the_sandbox_process_ends_with_its_block(demo_env: None) -> None:
