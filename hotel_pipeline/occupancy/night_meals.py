@@ -89,15 +89,22 @@ def mews_nights(pages: list[dict[str, Any]], ctx: dict[str, Any]) -> tuple[set[s
         for p in (page.get("body") or {}).get("Products") or []:
             products[p["Id"]] = board_plan(p, meal_products)  # any locale, as the connector reads it
     boards: dict[str, dict[date, str]] = defaultdict(dict)
+    # A full extract holds hundreds of thousands of order items but only one consumption instant per night or so:
+    # each instant is converted to the hotel's date once.
+    consumed_on: dict[str | None, date | None] = {}
     for page in pages_with(pages, "orderItems"):
         for item in (page.get("body") or {}).get("OrderItems") or []:
             if item.get("Type") != "ProductOrder" or item.get("AccountingState") == "Canceled":
                 continue
-            product = ((item.get("Data") or {}).get("Product") or {}).get("ProductId")
-            plan = products.get(product)
-            night = local_date(item.get("ConsumedUtc"), tz)
+            plan = products.get(((item.get("Data") or {}).get("Product") or {}).get("ProductId"))
+            if not plan:
+                continue
+            instant = item.get("ConsumedUtc")
+            if instant not in consumed_on:
+                consumed_on[instant] = local_date(instant, tz)
+            night = consumed_on[instant]
             order = item.get("ServiceOrderId")
-            if plan and night and MEAL_RANK[plan] > MEAL_RANK.get(boards[order].get(night, "RO"), 0):
+            if night and MEAL_RANK[plan] > MEAL_RANK.get(boards[order].get(night, "RO"), 0):
                 boards[order][night] = plan
     nights: list[Night] = []
     for rid, per_night in boards.items():

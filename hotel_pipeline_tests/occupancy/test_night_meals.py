@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from hotel_pipeline.occupancy.night_meals import mews_nights, newbook_nights
 
 CTX = {"hotel_id": "H1", "timezone": "Europe/Lisbon", "options": {}}
@@ -44,3 +46,24 @@ def test_newbook_dated_inventory_items() -> None:
     assert carried == {"7", "8"}
     assert [(n["external_id"], n["stay_date"], n["meal_plan"]) for n in nights] == [
         ("7", date(2016, 7, 30), "BB"), ("7", date(2016, 7, 31), "HB"), ("7", date(2016, 8, 1), "BB")]
+
+
+def test_mews_reads_the_instant_of_board_items_only() -> None:
+    """Only a board item's consumption instant is read: a full extract carries hundreds of thousands of order items
+    (minibar, parking, spa), and an instant that says nothing about the board cannot stop the night's board."""
+    pages = [
+        {"label": "reservations", "body": {"Reservations": [
+            {"Id": "res-1", "ScheduledStartUtc": "2016-07-30T13:00:00Z", "ScheduledEndUtc": "2016-07-31T10:00:00Z"}]}},
+        {"label": "products", "body": {"Products": [{"Id": "p-hb", "ShortNames": {"en-US": "HB"}},
+                                                    {"Id": "p-spa", "ShortNames": {"en-US": "Spa"}}]}},
+        {"label": "orderItems", "body": {"OrderItems": [
+            {"ServiceOrderId": "res-1", "Type": "ProductOrder", "ConsumedUtc": "not an instant",
+             "Data": {"Product": {"ProductId": "p-spa"}}},
+            *({"ServiceOrderId": "res-1", "Type": "ProductOrder", "ConsumedUtc": "2016-07-30T18:00:00Z",
+               "Data": {"Product": {"ProductId": "p-hb"}}} for _ in range(3))]}},
+    ]
+    _, nights = mews_nights(pages, CTX)
+    assert [(n["stay_date"], n["meal_plan"]) for n in nights] == [(date(2016, 7, 30), "HB")]
+    pages[2]["body"]["OrderItems"][0]["Data"]["Product"]["ProductId"] = "p-hb"
+    with pytest.raises(ValueError, match="unreadable date or instant 'not an instant'"):
+        mews_nights(pages, CTX)
