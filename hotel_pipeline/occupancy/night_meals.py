@@ -26,7 +26,7 @@ from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.sources.pms.base import local_date, pages_with
 from hotel_pipeline.sources.pms.mews import MEAL_RANK, MewsConnector, board_plan
 from hotel_pipeline.sources.pms.newbook import meal_plan_from
-from hotel_pipeline.sources.pms.raw import iter_raw
+from hotel_pipeline.sources.pms.raw import raw_paths, read_raw
 
 NIGHT_MEALS = spec(
     "night_meals",
@@ -162,9 +162,12 @@ def update_night_meals(warehouse: Warehouse, raw_root: Path, read_at: datetime) 
         done = set(tx.query("SELECT raw_file FROM night_meals_files")["raw_file"].to_list())
     files = nights_total = 0
     for source, reader in PER_NIGHT_READERS.items():
-        for path, doc in iter_raw(raw_root, source):
+        for path in raw_paths(raw_root, source):
             name = str(path.relative_to(raw_root))
-            if name in done or not doc.get("complete"):
+            if name in done:
+                continue  # by name, unopened: the raw zone only grows, and every run would read it all again
+            doc = read_raw(path)
+            if not doc.get("complete"):
                 continue
             ctx = doc.get("context") or {}
             carried, nights = reader(doc.get("pages") or [], ctx)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
-from hotel_pipeline.occupancy.night_meals import mews_nights, newbook_nights
+from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.occupancy.night_meals import mews_nights, newbook_nights, update_night_meals
+from hotel_pipeline.sources.pms.raw import raw_path, write_raw
 
 CTX = {"hotel_id": "H1", "timezone": "Europe/Lisbon", "options": {}}
 
@@ -67,3 +70,31 @@ def test_mews_reads_the_instant_of_board_items_only() -> None:
     pages[2]["body"]["OrderItems"][0]["Data"]["Product"]["ProductId"] = "p-hb"
     with pytest.raises(ValueError, match="unreadable date or instant 'not an instant'"):
         mews_nights(pages, CTX)
+
+
+def _mews_extract(raw_root: Path, at: datetime, booking: str) -> Path:
+    """One complete raw Mews extract carrying ``booking`` with half board on its one night."""
+    pages = [
+        {"label": "reservations", "body": {"Reservations": [
+            {"Id": booking, "ScheduledStartUtc": "2016-07-30T13:00:00Z", "ScheduledEndUtc": "2016-07-31T10:00:00Z"}]}},
+        {"label": "products", "body": {"Products": [{"Id": "p-hb", "ShortNames": {"en-US": "HB"}}]}},
+        {"label": "orderItems", "body": {"OrderItems": [
+            {"ServiceOrderId": booking, "Type": "ProductOrder", "ConsumedUtc": "2016-07-30T18:00:00Z",
+             "Data": {"Product": {"ProductId": "p-hb"}}}]}},
+    ]
+    path = raw_path(raw_root, "mews", "H1", at, f"{at:%Y%m%dT%H%M%SZ}-incremental-{booking}")
+    return write_raw(path, {"complete": True, "context": CTX, "pages": pages})
+
+
+def test_a_raw_file_already_read_is_never_opened_again(tmp_path: Path) -> None:
+    """The ledger is consulted before a file is read: the raw zone only grows (a full Mews extract is 130 MB of JSON),
+    so a run reads the new files, not the whole history again. Here a file already read is made unreadable."""
+    warehouse = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    raw_root = tmp_path / "raw"
+    first = _mews_extract(raw_root, datetime(2016, 7, 30, 1, tzinfo=UTC), "res-1")
+    read_at = datetime(2016, 7, 30, 2)
+    assert update_night_meals(warehouse, raw_root, read_at) == {"files": 1, "nights": 1}
+    first.write_bytes(b"not gzip: reading this file again would fail")
+    _mews_extract(raw_root, datetime(2016, 7, 31, 1, tzinfo=UTC), "res-2")
+    assert update_night_meals(warehouse, raw_root, read_at) == {"files": 1, "nights": 1}
+    assert sorted(warehouse.query("SELECT external_id FROM night_meals")["external_id"].to_list()) == ["res-1", "res-2"]

@@ -51,11 +51,12 @@ def read_raw(path: Path) -> dict[str, Any]:
         return json.loads(fh.read())
 
 
-def iter_raw(root: Path, source: str | None = None, hotel_id: str | None = None) -> Iterator[tuple[Path, dict]]:
-    """Every raw extract under ``root`` (optionally one source/hotel), oldest first, read one at a time.
+def raw_paths(root: Path, source: str | None = None, hotel_id: str | None = None) -> list[Path]:
+    """Every raw extract file under ``root`` (optionally one source/hotel), oldest first, without reading any.
 
     Order: the date folders, then the extract id (which starts with the extract's UTC instant), so the replay order
-    is the order the extracts were taken without loading every file first.
+    is the order the extracts were taken. A reader that keeps a ledger of the files it has read skips those by name
+    here: reading (gunzip and JSON of up to 130 MB a full extract) is the cost, listing is not.
     """
     base = root
     if source:
@@ -63,11 +64,17 @@ def iter_raw(root: Path, source: str | None = None, hotel_id: str | None = None)
         if hotel_id:
             base = base / hotel_id
     if not base.exists():
-        return
+        return []
 
     def key(path: Path) -> tuple[str, ...]:
         parts = path.relative_to(root).parts  # source, hotel, yyyy, mm, dd, file
         return (*parts[2:5], parts[-1], *parts[:2])
 
-    for path in sorted(base.rglob("*.json.gz"), key=key):
+    return sorted(base.rglob("*.json.gz"), key=key)
+
+
+def iter_raw(root: Path, source: str | None = None, hotel_id: str | None = None) -> Iterator[tuple[Path, dict]]:
+    """Every raw extract under ``root`` (optionally one source/hotel), oldest first (``raw_paths``), read one at a
+    time."""
+    for path in raw_paths(root, source, hotel_id):
         yield path, read_raw(path)
