@@ -268,9 +268,9 @@ def run_pacing_demo(warehouse: Warehouse, instance: dg.DagsterInstance, *, first
                     echo: Callable[[str], None] | None = None) -> int:
     """The nights first_night .. last_night, the past reconstructed on the first; returns the number of runs.
 
-    A PMS hotel is served by ``sandbox`` (when not given, a sandbox process started here on the portfolio's base
-    URLs' port). ``instance``
-    must be persistent (``DagsterInstance.get()`` or ``local_temp``), as the daemon's is: schedules read it.
+    A PMS hotel is served by ``sandbox`` (when not given, a sandbox process started here on the port of the
+    portfolio's base URLs). ``instance`` must be persistent (``DagsterInstance.get()`` or ``local_temp``), as the
+    daemon's is: schedules read it.
     """
     import re
 
