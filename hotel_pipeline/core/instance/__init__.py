@@ -1,0 +1,1 @@
+"""The Dagster instance's storage for the embedded default (see ``data/dagster_instance.yaml``)."""

@@ -1,0 +1,220 @@
+"""Dagster's embedded SQLite storage, with each process keeping its connection to each database file.
+
+Dagster's own SQLite storages open a new SQLAlchemy engine (no pool) for every call: every stored event creates an
+engine, connects, commits with a full fsync and closes again, and closing the last connection of a WAL database
+checkpoints it, a second round of writes and fsyncs. A nightly run stores about ninety events, so the bookkeeping
+cost more than the pipeline's own work on the embedded default. These classes keep the same files and schema (a
+``DAGSTER_HOME`` written by Dagster's classes reads the same with these and back) and change only how they connect:
+
+* one engine per database file per process, its connection kept open between calls, so an event is one insert and
+  one commit;
+* ``PRAGMA synchronous=NORMAL`` under WAL, SQLite's recommended setting for WAL: a commit is in the WAL file before
+  the call returns, so a crash of any Dagster process loses nothing; only a crash of the operating system or a
+  power cut can lose the last commits of Dagster's bookkeeping (runs and events, never warehouse data), and the
+  database stays consistent either way;
+* the webserver's live view of a run also wakes on the shard's WAL file, where new events land until a checkpoint
+  copies them into the shard itself.
+
+Other processes (``make dev``'s webserver and daemon, run workers) read and write the same files at the same time as
+before: WAL allows one writer and many readers across processes, and a kept connection holds no transaction between
+calls, so it neither hides other processes' commits nor holds up their checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as db
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.engine import Connection, Engine
+from watchdog.events import FileSystemEvent, PatternMatchingEventHandler
+
+#: Run shards whose connection a process keeps besides the index shard's: a run worker writes one shard, the
+#: webserver reads a handful at a time; the least recently used one beyond these is closed.
+KEPT_RUN_SHARDS = 8
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Commits reach the WAL without an fsync each (see the module's docstring for what that trades)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def kept_engine(url: str) -> Engine:
+    """An engine on one SQLite file that keeps one connection open between calls (more only while threads overlap).
+
+    SQLAlchemy pools file-based SQLite with a QueuePool whose connections may move between threads; the busy timeout
+    is Dagster's own, so writers from several processes queue for the WAL's write lock as they did before.
+    """
+    engine = db.create_engine(url, pool_size=1, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    db.event.listen(engine, "connect", _on_connect)
+    return engine
+
+
+class _KeptEngines:
+    """The engines of one storage by database URL, for this process only: a forked child starts with none."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._pinned: dict[str, Engine] = {}
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def get(self, url: str, *, pinned: bool = False) -> tuple[Engine, bool]:
+        """The kept engine for ``url`` and whether it was created by this call."""
+        with self._lock:
+            if os.getpid() != self._pid:  # forked: the parent's connections are the parent's, never close them here
+                for engine in (*self._engines.values(), *self._pinned.values()):
+                    engine.dispose(close=False)
+                self._engines.clear()
+                self._pinned.clear()
+                self._pid = os.getpid()
+            kept = self._pinned if pinned else self._engines
+            engine = kept.get(url)
+            if engine is not None:
+                if not pinned:
+                    self._engines.move_to_end(url)
+                return engine, False
+            engine = kept[url] = kept_engine(url)
+            while len(self._engines) > self._keep:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine, True
+
+    def dispose(self) -> None:
+        """Close every kept connection (a closed last connection also checkpoints its WAL into the database)."""
+        with self._lock:
+            for engine in (*self._engines.values(), *self._pinned.values()):
+                engine.dispose()
+            self._engines.clear()
+            self._pinned.clear()
+
+
+class KeptSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's run-sharded SQLite event log (``<run_id>.db`` per run, ``index.db`` across runs), connections kept.
+
+    Configured like Dagster's class (``base_dir``); ``KeptSqliteStorage`` builds it for ``storage: custom``.
+    """
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._kept = _KeptEngines(KEPT_RUN_SHARDS)
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None,  # type: ignore[override]
+                          config_value: dict[str, str]) -> KeptSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        """Dagster's ``_connect`` (one transaction under the storage's lock), on the shard's kept engine."""
+        with self._db_lock:
+            engine, _ = self._kept.get(self.conn_string_for_shard(shard), pinned=shard == INDEX_SHARD_NAME)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def wipe(self) -> None:
+        """Close the kept connections first: ``wipe`` deletes the run shards' files under them."""
+        with self._db_lock:
+            self._kept.dispose()
+        super().wipe()
+
+    def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
+        """Dagster's file watch on the run's shard, woken by its WAL file as well (where new events land first)."""
+        if not self._obs:
+            from watchdog.observers import Observer
+
+            self._obs = Observer()
+            self._obs.start()
+        handler = _ShardAndWalWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (handler, self._obs.schedule(handler, self._base_dir, recursive=True))
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._kept.dispose()
+
+
+class _ShardAndWalWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watchdog for one run's shard, also matching ``<run_id>.db-wal``.
+
+    Dagster's watches only ``<run_id>.db``, which changed on every event while each event closed its connection
+    (the checkpoint on close wrote it); with kept connections the events reach that file only at a checkpoint.
+    """
+
+    def __init__(self, storage: SqliteEventLogStorage, run_id: str, callback: Any, cursor: str | None) -> None:
+        super().__init__(storage, run_id, callback, cursor)
+        PatternMatchingEventHandler.__init__(self, patterns=[self._log_path, f"{self._log_path}-wal"])
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        self._process_log()
+
+
+class KeptSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage (``history/runs.db``) on one kept engine per process."""
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._kept = _KeptEngines(1)
+        super().__init__(conn_string, inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None,  # type: ignore[override]
+                          config_value: dict[str, str]) -> KeptSqliteRunStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        engine, _ = self._kept.get(self._conn_string, pinned=True)
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._kept.dispose()
+
+
+class KeptSqliteStorage(DagsterSqliteStorage):
+    """Dagster's default SQLite storage under ``base_dir`` (the same files), with kept connections for runs and events.
+
+    ``data/dagster_instance.yaml`` configures it as ``storage: custom`` with ``base_dir: {env: DAGSTER_HOME}``, the
+    directory Dagster's default uses; schedules and sensor ticks stay on Dagster's own class (a few writes a minute).
+    """
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        # Dagster's __init__ would build its own storages first; this one builds the kept ones in their place.
+        self.base_dir = base_dir
+        self._run_storage = KeptSqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage: EventLogStorage = KeptSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        DagsterStorage.__init__(self)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Any) -> KeptSqliteStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
