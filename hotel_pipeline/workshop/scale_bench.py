@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,11 @@ from hotel_pipeline.core.clock import Clock, local_instant
 from hotel_pipeline.core.portfolio import Portfolio, parse_portfolio
 from hotel_pipeline.core.sql_models import run_model
 from hotel_pipeline.core.warehouse import Warehouse
+from hotel_pipeline.core.warehouse.monthly_partitions import ensure_month_partitions
+from hotel_pipeline.defs.pacing.checks import check_pacing_integrity
+from hotel_pipeline.pacing.append_only import digest_new_snapshots
 from hotel_pipeline.pacing.hotels import write_hotels
-from hotel_pipeline.pacing.recorder import take_snapshots
+from hotel_pipeline.pacing.recorder import ensure_historian, take_snapshots
 from hotel_pipeline.sources.csv.dataset import DATASET_HOTEL_IDS, load_history
 from hotel_pipeline.sources.csv.importer import import_file
 from hotel_pipeline.workshop.legacy_exports import export_frame
@@ -237,6 +240,9 @@ def measure(n: int, engine: str, workdir: Path, bases: Path) -> dict[str, Any]:
             run_model(tx, "pickup", {"run_at": night.now_naive_utc()})
         out["pickup_s"] = time.perf_counter() - t2
         out["nightly_cycle_s"] = time.perf_counter() - t0
+        t4 = time.perf_counter()
+        assert check_pacing_integrity(warehouse).passed
+        out["integrity_s"] = time.perf_counter() - t4
 
         t = YEAR[1]
         probe = {"h": hotel_id(n // 2), "t": t, "t1": t - timedelta(days=1), "t7": t - timedelta(days=7),
@@ -260,6 +266,94 @@ def measure(n: int, engine: str, workdir: Path, bases: Path) -> dict[str, Any]:
     return out
 
 
+#: A synthetic year of the historian: every hotel, snapshot date and stay date, values that vary with all three.
+_SYNTHETIC_HISTORIAN = """
+INSERT INTO pacing_snapshots (hotel_id, snapshot_date, stay_date, rooms_sold, capacity_count, net_revenue,
+                              gross_revenue, origin, recorded_at)
+SELECT 'S' || lpad(CAST(h + 1 AS VARCHAR), 4, '0'), CAST(:first AS DATE) + s, CAST(:first AS DATE) + s + d,
+       CAST((h * 7 + s * 3 + d) % 180 AS INTEGER), CAST(187 AS INTEGER), round(((h * 7 + s * 3 + d) % 180) * 101.37, 2),
+       CASE WHEN h % 2 = 0 THEN NULL ELSE round(((h * 7 + s * 3 + d) % 180) * 111.5, 2) END, 'reconstructed',
+       CAST(:run_at AS TIMESTAMP)
+FROM {hotels} CROSS JOIN {snapshots} CROSS JOIN {stays}
+"""
+
+
+def _series(dialect: str, name: str) -> str:
+    """0..:n_<name> - 1 as an INTEGER column ``name``, in either engine."""
+    if dialect == "duckdb":
+        return f"(SELECT CAST(range AS INTEGER) AS {name} FROM range(CAST(:n_{name} AS BIGINT))) {name}_"  # noqa: S608 - name is h, s or d
+    return f"generate_series(0, CAST(:n_{name} AS INTEGER) - 1) {name}"
+
+
+def integrity_bench(n: int, engine: str, workdir: Path) -> dict[str, Any]:
+    """The nightly integrity check over a synthetic year of N hotels' historian (N x 366 x 365 rows), built with
+    SQL in seconds instead of through import and reconstruction: the check clean (the nightly case), then with one
+    row of the oldest snapshot altered (the check names it)."""
+    warehouse, admin, schema = (Warehouse(url=f"duckdb:///{workdir / 'integrity.duckdb'}"), None, None) \
+        if engine == "duckdb" else _postgres_schema()
+    out: dict[str, Any] = {"hotels": n, "engine": engine}
+    try:
+        run_at = datetime(2016, 7, 1, 2)
+        t0 = time.perf_counter()
+        with warehouse.transaction() as tx:
+            ensure_historian(tx)
+            ensure_month_partitions(tx, "pacing_snapshots", YEAR[0], YEAR[1])
+            d = tx.dialect
+            tx.execute(_SYNTHETIC_HISTORIAN.format(hotels=_series(d, "h"), snapshots=_series(d, "s"),
+                                                   stays=_series(d, "d")),
+                       {"first": YEAR[0], "run_at": run_at, "n_h": n, "n_s": 366, "n_d": 365})
+        out["build_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with warehouse.transaction() as tx:
+            plan = tx.query("SELECT DISTINCT hotel_id, snapshot_date FROM pacing_snapshots")
+            tx.temp_table("_snapshot_plan", plan)
+            out["snapshots"] = digest_new_snapshots(tx, run_at)
+        out["digest_s"] = time.perf_counter() - t0
+        out["historian_rows"] = int(warehouse.query("SELECT COUNT(*) AS n FROM pacing_snapshots")["n"][0])
+        for label in ("clean", "one_old_row_altered"):
+            if label != "clean":
+                raw = warehouse.backend.engine.begin() if engine == "postgres" else None
+                _alter_oldest_row(warehouse, raw)
+            cpu, t0 = time.process_time(), time.perf_counter()
+            result = check_pacing_integrity(warehouse)
+            out[f"check_{label}_s"] = time.perf_counter() - t0
+            out[f"check_{label}_cpu_s"] = time.process_time() - cpu
+            out[f"check_{label}"] = [result.passed, result.metadata["verified_by"].value,
+                                     result.metadata["differing"].value[:3]]
+        out["storage_mb"] = storage_bytes(warehouse, workdir / "integrity.duckdb" if engine == "duckdb" else None) / 1e6
+    finally:
+        if schema is not None and admin is not None:
+            with admin.begin() as con:
+                con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    return out
+
+
+def _postgres_schema() -> tuple[Warehouse, sa.Engine, str]:
+    schema = f"scale_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as con:
+        con.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    return Warehouse(url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"), admin, schema
+
+
+def _alter_oldest_row(warehouse: Warehouse, pg: Any) -> None:
+    """An analyst's UPDATE of one row of the oldest snapshot, past the pipeline's write path (and Postgres' guard)."""
+    sql = ("UPDATE pacing_snapshots SET rooms_sold = rooms_sold + 1 WHERE hotel_id = 'S0001' "
+           "AND snapshot_date = :s AND stay_date = :s")
+    if pg is None:
+        import duckdb
+
+        from hotel_pipeline.core.warehouse.resource import duckdb_path
+
+        with duckdb.connect(str(duckdb_path(warehouse.url))) as con:
+            con.execute(sql.replace(":s", "$s"), {"s": YEAR[0]})
+        return
+    with pg as con:
+        con.execute(sa.text("ALTER TABLE pacing_snapshots DISABLE TRIGGER USER"))
+        con.execute(sa.text(sql), {"s": YEAR[0]})
+
+
 def run_one(n: int, engine: str, bases: Path) -> dict[str, Any]:
     """``measure`` in a child process, so each N's peak memory is its own."""
     with tempfile.TemporaryDirectory(prefix=f"scale-{engine}-{n}-") as tmp:
@@ -279,7 +373,7 @@ def _fmt(value: Any) -> str:
 
 
 COLUMNS = ["engine", "hotels", "reservations", "import_s", "reconstruction_s", "historian_rows", "nightly_import_s",
-           "live_rebuild_s", "recorder_s", "pickup_s", "nightly_cycle_s", "pickup_query_ms", "curve_query_ms", "peak_rss_mb",
+           "live_rebuild_s", "recorder_s", "pickup_s", "nightly_cycle_s", "integrity_s", "pickup_query_ms", "curve_query_ms", "peak_rss_mb",
            "storage_mb"]
 
 
@@ -311,7 +405,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-max", type=int, default=int(os.environ.get("SCALE_POSTGRES_MAX", "100")),
                         help="largest N also measured on Postgres")
     parser.add_argument("--one", nargs=4, metavar=("N", "ENGINE", "DIR", "BASES"), help=argparse.SUPPRESS)
+    parser.add_argument("--integrity", nargs=2, metavar=("N", "ENGINE"),
+                        help="only the integrity check over a synthetic year of N hotels (printed, not written)")
     args = parser.parse_args(argv)
+    if args.integrity:
+        with tempfile.TemporaryDirectory(prefix="scale-integrity-") as tmp:
+            print(json.dumps(integrity_bench(int(args.integrity[0]), args.integrity[1], Path(tmp)), default=str))
+        return 0
     if args.one:
         print(json.dumps(measure(int(args.one[0]), args.one[1], Path(args.one[2]), Path(args.one[3])), default=str))
         return 0
