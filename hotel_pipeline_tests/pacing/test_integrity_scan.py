@@ -33,6 +33,14 @@ def digests(warehouse: Warehouse) -> dict[date, tuple]:
     return {r[0]: r[1:] for r in frame.iter_rows()}
 
 
+def assert_names(warehouse: Warehouse, named: list[str], method: str) -> None:
+    """The check fails, naming exactly ``named``, found the way ``method`` says."""
+    result = check_pacing_integrity(warehouse)
+    assert not result.passed
+    assert result.metadata["differing"].value == named
+    assert result.metadata["verified_by"].value == method
+
+
 def test_an_old_snapshot_with_two_values_swapped_is_named(warehouse: Warehouse, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Two stay dates of the oldest snapshot trade their rooms sold: same row count, same total of rooms and the same
@@ -48,10 +56,7 @@ def test_an_old_snapshot_with_two_values_swapped_is_named(warehouse: Warehouse, 
             f"UPDATE pacing_snapshots SET rooms_sold = CASE WHEN stay_date = DATE '{busy}' THEN {few} ELSE {many} END "
             f"WHERE snapshot_date = DATE '{OLDEST}' AND stay_date IN (DATE '{busy}', DATE '{quiet}')")
     rerun(warehouse)  # a later write of the historian neither re-digests nor blesses the old snapshot
-    result = check_pacing_integrity(warehouse)
-    assert not result.passed
-    assert result.metadata["differing"].value == [f"H1 {OLDEST}: rows altered"]
-    assert result.metadata["verified_by"].value == BY_SNAPSHOT
+    assert_names(warehouse, [f"H1 {OLDEST}: rows altered"], BY_SNAPSHOT)
 
 
 def test_digests_from_before_the_hash_sum_are_resealed_only_where_the_md5_still_holds(
@@ -70,10 +75,7 @@ def test_digests_from_before_the_hash_sum_are_resealed_only_where_the_md5_still_
     assert resealed[SNAPSHOTS[1]] == (None, None)
     assert {d: v for d, v in resealed.items() if d != SNAPSHOTS[1]} == {
         d: v for d, v in sealed.items() if d != SNAPSHOTS[1]}
-    result = check_pacing_integrity(warehouse)
-    assert not result.passed
-    assert result.metadata["differing"].value == [f"H1 {SNAPSHOTS[1]}: rows altered"]
-    assert result.metadata["verified_by"].value == BY_MD5
+    assert_names(warehouse, [f"H1 {SNAPSHOTS[1]}: rows altered"], BY_MD5)
 
 
 def test_a_changed_hash_function_is_resealed_from_md5_and_the_scan_holds_again(
