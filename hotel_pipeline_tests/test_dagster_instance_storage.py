@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as db
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from sqlalchemy.pool import Pool
+from sqlalchemy.pool import NullPool, Pool
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.instance.sqlite_storage import (
@@ -119,10 +120,28 @@ def test_the_project_instance_uses_the_kept_storage_in_dagsters_own_layout(dagst
     assert (dagster_home / "history" / "runs.db").is_file()
     assert (dagster_home / "history" / "runs" / "index.db").is_file()
     assert (dagster_home / "history" / "runs" / f"{result.run_id}.db").is_file()
+    ours = _shard_schema(dagster_home, result.run_id)  # before Dagster's classes open (and would mend) the shard
     dagsters_own = DagsterSqliteStorage(str(dagster_home))  # what a dagster.yaml without storage settings opens
     assert dagsters_own.run_storage.has_run(result.run_id)
     assert len(dagsters_own.event_log_storage.get_records_for_run(result.run_id, limit=1000).records) > 5
     assert dagsters_own.event_log_storage.get_asset_records([dg.AssetKey("one")])
+    # A run's shard as this storage creates it is the one Dagster creates: same tables, indexes and revision.
+    dagsters_run = dagsters_own.run_storage.add_run(dg.DagsterRun(job_name="j", run_id="b" * 36))
+    dagsters_own.event_log_storage.store_event(dg.EventLogEntry(
+        error_info=None, level="INFO", user_message="hello", run_id=dagsters_run.run_id, timestamp=time.time()))
+    assert ours == _shard_schema(dagster_home, dagsters_run.run_id)
+    assert ours[1] is not None
+
+
+def _shard_schema(home: Path, run_id: str) -> tuple[list[tuple[str, str]], str | None]:
+    """A run shard's tables and indexes (name, SQL) and its alembic revision."""
+    engine = db.create_engine(f"sqlite:///{home / 'history' / 'runs' / f'{run_id}.db'}", poolclass=NullPool)
+    with engine.connect() as conn:
+        objects = conn.execute(db.text("SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'index') "
+                                       "ORDER BY name")).all()
+        revision = conn.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    return [(name, sql) for name, sql in objects], revision
 
 
 def test_a_run_stores_its_events_on_kept_connections(dagster_home: Path) -> None:

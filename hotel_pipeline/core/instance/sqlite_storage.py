@@ -22,7 +22,9 @@ calls, so it neither hides other processes' commits nor holds up their checkpoin
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -30,8 +32,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -39,6 +45,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sql import get_alembic_config
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
@@ -80,6 +87,12 @@ def kept_engine(url: str) -> Engine:
     engine = db.create_engine(url, pool_size=1, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
     db.event.listen(engine, "connect", _on_connect)
     return engine
+
+
+@functools.cache
+def _event_log_scripts() -> ScriptDirectory:
+    """Dagster's alembic scripts for the event log, parsed once (ScriptDirectory keeps its revision map)."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
 
 
 class _KeptEngines:
@@ -146,6 +159,28 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _initdb(self, engine: Engine, for_index_shard: bool = False) -> None:
+        """Dagster's, with Dagster's migration scripts read once per process rather than twice per new run's shard.
+
+        Dagster checks a shard's schema revision against the head of its alembic scripts, then stamps a new shard
+        with that head, each time parsing every migration script again (most of the cost of a run's first event).
+        A new or stamped run shard is handled here alike; the index shard, an unstamped old shard and a shard two
+        processes create at once (its tables already there, the database locked) go to Dagster's own code.
+        """
+        if not for_index_shard:
+            try:
+                with engine.connect() as conn:
+                    if MigrationContext.configure(conn).get_current_revision() is not None:
+                        return
+                    if not db.inspect(conn).get_table_names():
+                        SqlEventLogStorageMetadata.create_all(conn)
+                        MigrationContext.configure(conn).stamp(_event_log_scripts(), "head")
+                        conn.commit()
+                        return
+            except (db.exc.DatabaseError, sqlite3.DatabaseError):
+                pass
+        super()._initdb(engine, for_index_shard=for_index_shard)
 
     def wipe(self) -> None:
         """Close the kept connections first: ``wipe`` deletes the run shards' files under them."""
