@@ -94,6 +94,9 @@ class PmsConnector(ABC):
     credential_options: ClassVar[dict[str, str]] = {}
     #: options (non-secret) with their defaults; copied into every raw file header for normalisation
     default_options: ClassVar[dict[str, Any]] = {}
+    #: requests the connector keeps in flight at once where the vendor's paging allows it (``HttpCore.parallel``);
+    #: a source's ``concurrent_requests`` option overrides it (1: one request at a time)
+    concurrent_requests: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -126,6 +129,7 @@ class PmsConnector(ABC):
             secrets=[v for v in self.credentials.values() if v],
             seed=seed,
             sleep=sleep,
+            concurrency=max(1, int(self.options.get("concurrent_requests", self.concurrent_requests))),
         )
 
     def _credentials(self, source: Source) -> dict[str, str]:

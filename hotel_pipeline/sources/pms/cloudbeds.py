@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,7 @@ def _check(response: Any, data: Any) -> None:
 class CloudbedsConnector(PmsConnector):
     source: ClassVar[str] = "cloudbeds"
     rate_limit: ClassVar[RateLimit | None] = RateLimit(5, 1.0)
+    concurrent_requests: ClassVar[int] = 2
     credential_options: ClassVar[dict[str, str]] = {"api_key": "api_key_env"}
     default_options: ClassVar[dict[str, Any]] = {
         "property_id": None,
@@ -93,23 +95,33 @@ class CloudbedsConnector(PmsConnector):
         ids: set[str] = set()  # union over re-reads: a record skipped by one read turns up in the next
         total = 0
         for _attempt in range(4):
-            number = 1
-            while True:
-                data = self.http.call("GET", API + "getReservationsWithRateDetails",
-                                      params={**base, "pageNumber": str(number)}, headers=self._headers,
-                                      check=_check, label=label)
-                page = data.get("data")
-                if not isinstance(page, list):
-                    raise MalformedResponseError("cloudbeds getReservationsWithRateDetails: data is not a list")
-                ids.update(str(r.get("reservationID")) for r in page)
-                total = int(data.get("total") or 0)
-                if not page or number * PAGE >= total:
-                    break
+            read = [self._reservations_page(base, 1, label)]
+            # The first page announces the total, so the other pages are known: they are asked for concurrently
+            # (``HttpCore.parallel``, pages recorded in page order). A total that grew meanwhile is read on below.
+            page, total = read[0]
+            last = max(1, -(-total // PAGE)) if page else 1
+            read += self.http.parallel([partial(self._reservations_page, base, n, label) for n in range(2, last + 1)])
+            page, total = read[-1]
+            number = last
+            while page and number * PAGE < total:
                 number += 1
+                page, total = self._reservations_page(base, number, label)
+                read.append((page, total))
+            for records, _total in read:
+                ids.update(str(r.get("reservationID")) for r in records)
             if len(ids) >= total:
                 return
         raise IncompleteListingError(f"cloudbeds listing {sorted(params)}: pages kept shifting; "
                                      f"{len(ids)} of {total} reservations after 4 reads")
+
+    def _reservations_page(self, base: dict[str, str], number: int, label: str) -> tuple[list[Any], int]:
+        """Page ``number`` of a listing: (its reservations, the total it announces)."""
+        data = self.http.call("GET", API + "getReservationsWithRateDetails", params={**base, "pageNumber": str(number)},
+                              headers=self._headers, check=_check, label=label)
+        page = data.get("data")
+        if not isinstance(page, list):
+            raise MalformedResponseError("cloudbeds getReservationsWithRateDetails: data is not a list")
+        return page, int(data.get("total") or 0)
 
     def _catalogue(self, op: str, label: str) -> None:
         """A paged catalogue (getRoomTypes, getRooms): pages of ``pageSize`` until a short one."""

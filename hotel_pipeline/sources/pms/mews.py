@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 from hotel_pipeline.core.vocabularies import BREAKFAST_PLANS, OFF_THE_BOOKS
@@ -104,6 +105,7 @@ def _z(instant: datetime) -> str:
 class MewsConnector(PmsConnector):
     source: ClassVar[str] = "mews"
     rate_limit: ClassVar[RateLimit | None] = RateLimit(200, 30.0)
+    concurrent_requests: ClassVar[int] = 2
     credential_options: ClassVar[dict[str, str]] = {"client_token": "client_token_env",
                                                     "access_token": "access_token_env"}
     default_options: ClassVar[dict[str, Any]] = {
@@ -137,13 +139,21 @@ class MewsConnector(PmsConnector):
                 return items
         raise MalformedResponseError(f"mews {operation}: paging never ended")
 
-    def _changed(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        """Reservations updated in [start, end], in chunks the API accepts (<= 3 months, halved on 408)."""
+    def _changed(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Reservations updated in [start, end], in chunks the API accepts (<= 3 months, halved on 408). Each chunk
+        is a cursor chain of its own, so chunks are read concurrently (``HttpCore.parallel``; pages kept in chunk
+        order)."""
+        bounds = []
         chunk_start = start
         while chunk_start < end:
             chunk_end = min(chunk_start + CHUNK, end)
-            yield from self._interval(chunk_start, chunk_end)
+            bounds.append((chunk_start, chunk_end))
             chunk_start = chunk_end
+        parts = self.http.parallel([partial(self._chunk, s, e) for s, e in bounds])
+        return [r for part in parts for r in part]
+
+    def _chunk(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return list(self._interval(start, end))
 
     def _interval(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         body = {"UpdatedUtc": {"StartUtc": _z(start), "EndUtc": _z(end)}}
@@ -161,7 +171,7 @@ class MewsConnector(PmsConnector):
             since = datetime.fromisoformat(str(self.options["history_start"]).replace("Z", "+00:00"))
         else:
             since = window.since or window.until
-        self._with_details(list(self._changed(since, window.until)))
+        self._with_details(self._changed(since, window.until))
 
     def fetch_ids(self, ids: list[str]) -> None:
         """``reservations/getAll/2023-06-06`` with ``ReservationIds`` (the page's filter for named reservations;
@@ -180,21 +190,29 @@ class MewsConnector(PmsConnector):
         accounts = sorted({r["AccountId"] for r in reservations if r.get("AccountId")})
         services = sorted({r["ServiceId"] for r in reservations if r.get("ServiceId")}
                           | set(self.options.get("service_ids") or []))
-        for i in range(0, len(ids), PAGE):
-            self._all("orderItems/getAll", {"ServiceOrderIds": ids[i:i + PAGE]}, "OrderItems", "orderItems")
-        for i in range(0, len(accounts), PAGE):
-            self._all("customers/getAll", {"CustomerIds": accounts[i:i + PAGE],
-                                           "Extent": {"Customers": True, "Addresses": False}},
-                      "Customers", "customers")
-        self._all("resources/getAll", {"Extent": {"Resources": True, "Inactive": False}}, "Resources", "resources")
+        # Every listing below is independent of the others (its own cursor chain), but the category assignments
+        # need the categories: they run as one task. Read concurrently, recorded in this order (``parallel``).
+        tasks = [partial(self._all, "orderItems/getAll", {"ServiceOrderIds": ids[i:i + PAGE]}, "OrderItems",
+                         "orderItems") for i in range(0, len(ids), PAGE)]
+        tasks += [partial(self._all, "customers/getAll", {"CustomerIds": accounts[i:i + PAGE],
+                                                          "Extent": {"Customers": True, "Addresses": False}},
+                          "Customers", "customers") for i in range(0, len(accounts), PAGE)]
+        tasks += [partial(self._all, "resources/getAll", {"Extent": {"Resources": True, "Inactive": False}},
+                          "Resources", "resources"),
+                  partial(self._categories, services),
+                  partial(self._all, "products/getAll", {"ServiceIds": services}, "Products", "products"),
+                  partial(self._all, "ageCategories/getAll", {"ServiceIds": services}, "AgeCategories",
+                          "ageCategories")]
+        self.http.parallel(tasks)
+
+    def _categories(self, services: list[str]) -> None:
+        """The resource categories of ``services``, then their resource assignments (which name the categories)."""
         categories = self._all("resourceCategories/getAll", {"ServiceIds": services}, "ResourceCategories",
                                "resourceCategories")
         category_ids = sorted({c["Id"] for c in categories if isinstance(c, dict) and c.get("Id")})
         for i in range(0, len(category_ids), PAGE):
             self._all("resourceCategoryAssignments/getAll", {"ResourceCategoryIds": category_ids[i:i + PAGE]},
                       "ResourceCategoryAssignments", "resourceCategoryAssignments")
-        self._all("products/getAll", {"ServiceIds": services}, "Products", "products")
-        self._all("ageCategories/getAll", {"ServiceIds": services}, "AgeCategories", "ageCategories")
 
     # -- normalise -----------------------------------------------------------------------------------------------
     @classmethod

@@ -152,6 +152,19 @@ class MewsHandler(VendorHandler):
         return ids
 
     def _state(self, hotel_id: str) -> pl.DataFrame:
+        """The world's state of the hotel with the Mews ids of reservations and customers, kept per clock instant:
+        a full extract asks for it on every page (hundreds of times), and mapping the ids was most of its cost."""
+        key = (hotel_id, self.world.now)
+        cached = self.__dict__.setdefault("_state_cache", {})
+        state = cached.get(key)
+        if state is None:
+            state = self._mews_state(hotel_id)
+            if len(cached) >= 4:
+                cached.clear()  # instants of an earlier clock
+            cached[key] = state
+        return state
+
+    def _mews_state(self, hotel_id: str) -> pl.DataFrame:
         state = self.world.state(hotel_id)
         refs = tuple(self.world.bookings.filter(pl.col("hotel_id") == hotel_id)["booking_ref"].to_list())
         return state.with_columns(
@@ -246,10 +259,13 @@ class MewsHandler(VendorHandler):
                                     "CreatedUtc, UpdatedUtc, ClosedUtc filters must be specified.")
         key = (hotel_id, self.world.now, tuple(ids))
         cache = self.__dict__.setdefault("_item_cache", {})
-        if key not in cache:
-            cache.clear()  # pages of one id batch are asked in a row; keep only the latest batch
-            cache[key] = sorted(self._order_items(hotel_id, ids), key=lambda i: i["Id"])
-        page, cursor = self._page(cache[key], body)
+        items = cache.get(key)
+        if items is None:
+            items = sorted(self._order_items(hotel_id, ids), key=lambda i: i["Id"])
+            if len(cache) >= 4:
+                cache.clear()  # pages of one id batch are asked in a row (a client may page a few batches at once)
+            cache[key] = items
+        page, cursor = self._page(items, body)
         return {"OrderItems": page, "Cursor": cursor}
 
     def _order_items(self, hotel_id: str, ids: list[str]) -> list[dict]:
