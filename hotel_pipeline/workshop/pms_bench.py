@@ -150,5 +150,60 @@ def format_bench(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process of this machine (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_night_extracts(portfolio_file: Path | None = None) -> list[dict[str, Any]]:
+    """The full extracts of the demo's first night, as the demo runs them: every PMS hotel of the portfolio (the
+    whole data set's bookings), the sandbox in its own process (``sandbox_process``), throttling off, one at a time.
+
+    Per extract: wall seconds, this process's CPU and the sandbox process's CPU over it. Why both CPUs: with
+    requests in flight while pages are decoded, client and sandbox work at once, so wall < the sum of the two.
+    """
+    import dataclasses
+
+    from hotel_pipeline.core.portfolio import load_portfolio
+    from hotel_pipeline.workshop.sandbox.pms.process import sandbox_process
+
+    configured = load_portfolio(portfolio_file or Path("data/portfolio.yaml"))
+    # free port: drop the configured base URLs (the sandbox process takes a free port, as the demo's does)
+    portfolio = dataclasses.replace(configured, hotels=[dataclasses.replace(h, sources=[
+        dataclasses.replace(s, options={k: v for k, v in s.options.items() if k != "base_url"}) for s in h.sources])
+        for h in configured.hotels])
+    now = local_instant(date(2016, 7, 18), portfolio.hotels[0].timezone, 2)
+    out = []
+    with tempfile.TemporaryDirectory(prefix="pms-first-night-") as tmp, sandbox_process(portfolio, now) as sb:
+        for hotel in portfolio.hotels:
+            for source in hotel.sources:
+                if source.type not in sb.credentials:
+                    continue
+                source = dataclasses.replace(source, options={**source.options, "base_url": sb.base_url(source.type)})
+                connector = connector_classes()[source.type](hotel, source, throttle=False,
+                                                             retry=RetryPolicy(timeout_seconds=60))
+                warehouse = Warehouse(url=f"duckdb:///{Path(tmp) / f'{source.type}.duckdb'}")
+                sandbox_cpu, cpu, started = _cpu_of(sb.process.pid), time.process_time(), time.perf_counter()
+                try:
+                    result = run_extract(warehouse, connector, now=now, mode="full", raw_root=Path(tmp) / "raw")
+                finally:
+                    connector.close()
+                out.append({"vendor": source.type, "hotel": hotel.id, "records": result.records,
+                            "pages": result.pages, "wall_s": round(time.perf_counter() - started, 1),
+                            "client_cpu_s": round(time.process_time() - cpu, 1),
+                            "sandbox_cpu_s": round(_cpu_of(sb.process.pid) - sandbox_cpu, 1),
+                            "raw_mb": round(Path(result.raw_file).stat().st_size / 1e6, 1)})
+    return out
+
+
 if __name__ == "__main__":
-    print(format_bench(run_pms_bench()))
+    import sys
+
+    if sys.argv[1:] == ["--first-night"]:
+        print(f"load average at the start: {os.getloadavg()}")
+        for row in first_night_extracts():
+            print(row)
+        print(f"load average at the end: {os.getloadavg()}")
+    else:
+        print(format_bench(run_pms_bench()))

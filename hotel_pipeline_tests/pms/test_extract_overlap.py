@@ -165,3 +165,31 @@ def test_collector_paused_restores_the_collector() -> None:
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+def test_raw_file_that_cannot_be_written_commits_nothing(world: World, tmp_path: Path) -> None:
+    """The raw file is written while the pages are normalised; if writing it fails, nothing commits."""
+    from datetime import UTC
+
+    from hotel_pipeline.sources.pms import connector_classes
+    from hotel_pipeline.sources.pms.extract import run_extract
+    from hotel_pipeline.sources.pms.raw import raw_path
+
+    wh = Warehouse(url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    taken = raw_path(tmp_path / "raw", "mews", "H1", NOW.astimezone(UTC), "fixed-id")
+    taken.parent.mkdir(parents=True)
+    taken.write_bytes(b"an earlier extract's file")
+    with running_sandbox(world, ["mews"]) as sb:
+        import os
+
+        os.environ.update(sb.env)
+        hotel = sb.hotel("mews", "H1")
+        connector = connector_classes()["mews"](hotel, hotel.sources[0], throttle=False)
+        try:
+            with pytest.raises(FileExistsError):
+                run_extract(wh, connector, now=NOW, mode="full", raw_root=tmp_path / "raw", extract_id="fixed-id")
+        finally:
+            connector.close()
+    assert taken.read_bytes() == b"an earlier extract's file"  # never rewritten
+    assert current_status(wh, "H1", "mews").get("cursor") is None
+    assert not wh.table_exists("reservation_versions") or unified_state(wh, "mews", "H1").height == 0

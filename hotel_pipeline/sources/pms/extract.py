@@ -1,6 +1,6 @@
 """Running one extract end to end, and rebuilding the unified model from the raw zone.
 
-Order (why): fetch every page -> write the raw file -> normalise -> ONE warehouse transaction holding the accepted
+Order (why): fetch every page -> write the raw file (while normalising) -> ONE warehouse transaction holding the accepted
 reservations, rooms, guests, quarantined records AND the new cursor in ``integration_status``. So a crash before the
 commit repeats work (the cursor did not move) but never skips it, and the raw zone holds every page we normalised.
 A failed fetch writes its pages as an *incomplete* raw file (for diagnosis; rebuild skips it) and records the failure
@@ -13,6 +13,7 @@ import gc
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,13 +175,14 @@ def _run_extract(warehouse: Warehouse, connector: PmsConnector, *, now: datetime
         record_failure(warehouse, connector.hotel.id, connector.source, now, message, connector.http.stats,
                        len(connector.http.pages))
         raise
-    write_raw(path, {**header, "complete": True, "pages": [p.as_dict() for p in connector.http.pages]},
-              [p.raw for p in connector.http.pages])
-    stats = connector.http.stats
-    return apply_extract(
-        warehouse, header, [p.as_dict() for p in connector.http.pages], raw_file=str(path), stats=stats,
-        now=now, move_cursor=window.mode in ("full", "incremental"),
-    )
+    pages = [p.as_dict() for p in connector.http.pages]
+    # The raw file is compressed (zlib lets go of the GIL) while the pages are normalised; apply_extract waits for
+    # it before its transaction, so nothing commits unless the raw zone holds every page.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-zone") as pool:
+        landing = pool.submit(write_raw, path, {**header, "complete": True, "pages": pages},
+                              [p.raw for p in connector.http.pages])
+        return apply_extract(warehouse, header, pages, raw_file=str(path), stats=connector.http.stats, now=now,
+                             move_cursor=window.mode in ("full", "incremental"), landing=landing)
 
 
 def record_failure(warehouse: Warehouse, hotel_id: str, source: str, now: datetime, message: str,
@@ -249,12 +251,14 @@ def apply_extract(
     stats: HttpStats | None = None,
     now: datetime,
     move_cursor: bool,
+    landing: Future[Path] | None = None,
 ) -> ExtractResult:
     """Normalise raw pages and commit them with the cursor in one transaction (used by extracts and by rebuild).
 
     Records the normaliser rejected, and rows admission refuses (``admitted_reservations``), go to ``quarantine`` (payload
     stripped of guest names, e-mails and phones; the raw zone keeps the original) while the rest commits; such a sync
-    is ``partial`` in integration_status, with the count, so the 03:00 recorder can apply the hotel's policy."""
+    is ``partial`` in integration_status, with the count, so the 03:00 recorder can apply the hotel's policy.
+    ``landing``: the raw file being written meanwhile; its failure is raised before anything commits."""
     normalised, ctx = normalise_pages(header, pages)
     good, bad = admitted_reservations(normalised.reservations, header, now)
     window = header["window"]
@@ -272,6 +276,8 @@ def apply_extract(
     stats = stats or HttpStats()
     tz = ZoneInfo(ctx.timezone)
     newest = normalised.newest_modified
+    if landing is not None:
+        landing.result()
     with warehouse.transaction() as tx:
         accepted = accept_reservations(tx, good, source_as_of=_naive(until), synced_at=synced_at, batch_id=extract_id)
         rooms = upsert(tx, ROOMS, normalised.rooms.with_columns(
