@@ -49,7 +49,7 @@ from hotel_pipeline.core.warehouse.monthly_partitions import ensure_month_partit
 from hotel_pipeline.defs.pacing.checks import check_pacing_integrity
 from hotel_pipeline.pacing.append_only import digest_new_snapshots
 from hotel_pipeline.pacing.hotels import write_hotels
-from hotel_pipeline.pacing.recorder import ensure_historian, take_snapshots
+from hotel_pipeline.pacing.recorder import ROWS_PER_STATEMENT, ensure_historian, hotel_slices, take_snapshots
 from hotel_pipeline.sources.csv.dataset import DATASET_HOTEL_IDS, load_history
 from hotel_pipeline.sources.csv.importer import import_file
 from hotel_pipeline.workshop.legacy_exports import export_frame
@@ -279,36 +279,41 @@ FROM {hotels} CROSS JOIN {snapshots} CROSS JOIN {stays}
 
 
 def _series(dialect: str, name: str) -> str:
-    """0..:n_<name> - 1 as an INTEGER column ``name``, in either engine."""
+    """:lo_<name> .. :hi_<name> - 1 as an INTEGER column ``name``, in either engine."""
+    lo, hi = f":lo_{name}", f":hi_{name}"
     if dialect == "duckdb":
-        return f"(SELECT CAST(range AS INTEGER) AS {name} FROM range(CAST(:n_{name} AS BIGINT))) {name}_"  # noqa: S608 - name is h, s or d
-    return f"generate_series(0, CAST(:n_{name} AS INTEGER) - 1) {name}"
+        return f"(SELECT CAST(range AS INTEGER) AS {name} FROM range(CAST({lo} AS BIGINT), CAST({hi} AS BIGINT))) {name}_"  # noqa: S608 - name is h, s or d
+    return f"generate_series(CAST({lo} AS INTEGER), CAST({hi} AS INTEGER) - 1) {name}"
 
 
 def integrity_bench(n: int, engine: str, workdir: Path) -> dict[str, Any]:
     """The nightly integrity check over a synthetic year of N hotels' historian (N x 366 x 365 rows), built with
-    SQL in seconds instead of through import and reconstruction: the check clean (the nightly case), then with one
-    row of the oldest snapshot altered (the check names it)."""
+    SQL instead of through import and reconstruction, and digested as the recorder does (a slice of hotels per
+    statement, ``ROWS_PER_STATEMENT``): the check clean (the nightly case), then with one row of the oldest snapshot
+    altered (the check names it)."""
     warehouse, admin, schema = (Warehouse(url=f"duckdb:///{workdir / 'integrity.duckdb'}"), None, None) \
         if engine == "duckdb" else _postgres_schema()
     out: dict[str, Any] = {"hotels": n, "engine": engine}
     try:
         run_at = datetime(2016, 7, 1, 2)
-        t0 = time.perf_counter()
+        days = [YEAR[0] + timedelta(days=i) for i in range(366)]
+        out["build_s"] = out["digest_s"] = out["snapshots"] = 0
         with warehouse.transaction() as tx:
             ensure_historian(tx)
             ensure_month_partitions(tx, "pacing_snapshots", YEAR[0], YEAR[1])
-            d = tx.dialect
-            tx.execute(_SYNTHETIC_HISTORIAN.format(hotels=_series(d, "h"), snapshots=_series(d, "s"),
-                                                   stays=_series(d, "d")),
-                       {"first": YEAR[0], "run_at": run_at, "n_h": n, "n_s": 366, "n_d": 365})
-        out["build_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with warehouse.transaction() as tx:
-            plan = tx.query("SELECT DISTINCT hotel_id, snapshot_date FROM pacing_snapshots")
-            tx.temp_table("_snapshot_plan", plan)
-            out["snapshots"] = digest_new_snapshots(tx, run_at)
-        out["digest_s"] = time.perf_counter() - t0
+        for hotels in hotel_slices([hotel_id(i) for i in range(n)], len(days), ROWS_PER_STATEMENT):
+            lo, hi = int(hotels[0][1:]) - 1, int(hotels[-1][1:])
+            with warehouse.transaction() as tx:
+                t0 = time.perf_counter()
+                tx.execute(_SYNTHETIC_HISTORIAN.format(hotels=_series(tx.dialect, "h"), snapshots=_series(
+                    tx.dialect, "s"), stays=_series(tx.dialect, "d")), {"first": YEAR[0], "run_at": run_at,
+                    "lo_h": lo, "hi_h": hi, "lo_s": 0, "hi_s": len(days), "lo_d": 0, "hi_d": 365})
+                t1 = time.perf_counter()
+                tx.temp_table("_snapshot_plan", pl.DataFrame(
+                    {"hotel_id": [h for h in hotels for _ in days], "snapshot_date": days * len(hotels)}))
+                out["snapshots"] += digest_new_snapshots(tx, run_at)
+                out["build_s"] += t1 - t0
+                out["digest_s"] += time.perf_counter() - t1
         out["historian_rows"] = int(warehouse.query("SELECT COUNT(*) AS n FROM pacing_snapshots")["n"][0])
         for label in ("clean", "one_old_row_altered"):
             if label != "clean":
