@@ -9,12 +9,9 @@ in ``integration_status`` without touching the cursor.
 
 from __future__ import annotations
 
-import gc
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +28,7 @@ from hotel_pipeline.privacy.vault import store_guests
 from hotel_pipeline.sources.pms import connector_classes
 from hotel_pipeline.sources.pms.base import ExtractContext, Normalised, PmsConnector, Window, validate_reservations
 from hotel_pipeline.sources.pms.errors import ConnectorError
-from hotel_pipeline.sources.pms.http import HttpStats
+from hotel_pipeline.sources.pms.http import HttpStats, collector_paused
 from hotel_pipeline.sources.pms.raw import iter_raw, raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import INTEGRATION_STATUS, Accepted, accept_reservations, quarantine_rows, record_sync
@@ -112,23 +109,6 @@ def plan_window(connector: PmsConnector, mode: str, now: datetime, cursor: str |
     days = int(connector.options.get("reconcile_days", 7))
     return Window("reconcile", until=now, since=now - timedelta(days=days),
                   start_date=today - timedelta(days=days), end_date=today)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block (back on after, if it was on).
-
-    Why: an extract holds its parsed pages (millions of dicts, lists and strings for a first full sync) while it
-    fetches and normalises more; each full collection walks all of them again, for nothing (parsed JSON holds no
-    reference cycles, and reference counting frees what the extract drops). That walking was about 40 % of a Mews full
-    extract's CPU. Collections resume when the block ends, however it ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def run_extract(
