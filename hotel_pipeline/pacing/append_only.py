@@ -250,31 +250,40 @@ def verify_historian(warehouse: Warehouse) -> Verification:
     """
     empty = pl.DataFrame(schema={"hotel_id": pl.String, "snapshot_date": pl.Date, "problem": pl.String,
                                  "rows_expected": pl.Int64, "rows_found": pl.Int64})
+    # Each comparison is one statement, so both sides are read from the same snapshot of the warehouse even where a
+    # read sees every commit as it happens (Postgres' READ COMMITTED): a recorder committing a night's rows and their
+    # digests meanwhile never shows as rows without a digest.
     with warehouse.reading() as reads:
         if not reads.table_exists(HISTORIAN) or not reads.table_exists(SNAPSHOT_DIGESTS.name):
             return Verification(empty, 0, BY_TOTAL)
         d = reads.dialect
-        sealed = reads.query(
-            f"SELECT COUNT(*) AS snapshots, COALESCE(SUM(row_count), 0) AS row_count, "  # noqa: S608
+        totals = reads.query(
+            f"SELECT e.snapshots, e.row_count, e.rows_hash, e.stale, h.row_count AS rows_found, "  # noqa: S608
+            f"h.rows_hash AS hash_found FROM (SELECT COUNT(*) AS snapshots, COALESCE(SUM(row_count), 0) AS row_count, "
             f"{_mod64('SUM(rows_hash)', d)} AS rows_hash, SUM(CASE WHEN rows_hash IS NULL OR hash_canary IS NULL "
-            f"OR hash_canary <> :canary THEN 1 ELSE 0 END) AS stale FROM {SNAPSHOT_DIGESTS.name}",
+            f"OR hash_canary <> :canary THEN 1 ELSE 0 END) AS stale FROM {SNAPSHOT_DIGESTS.name}) e CROSS JOIN "
+            f"(SELECT COUNT(*) AS row_count, {_rows_hash(d)} AS rows_hash FROM {HISTORIAN} s) h",
             {"canary": _canary(reads)},
         ).row(0, named=True)
-        digested = int(sealed["snapshots"])
-        if not sealed["stale"]:
-            total = reads.query(f"SELECT COUNT(*) AS row_count, {_rows_hash(d)} AS rows_hash FROM {HISTORIAN} s")  # noqa: S608
-            if (int(total["row_count"][0]), int(total["rows_hash"][0])) == (int(sealed["row_count"]),
-                                                                             int(sealed["rows_hash"])):
+        digested = int(totals["snapshots"])
+        if not totals["stale"]:
+            if (int(totals["rows_found"]), int(totals["hash_found"])) == (int(totals["row_count"]),
+                                                                          int(totals["rows_hash"])):
                 return Verification(empty, digested, BY_TOTAL)
             method, compared = BY_SNAPSHOT, "rows_hash"
         else:
             method, compared = BY_MD5, "rows_md5"
-        found = reads.query(f"{_digest_select(d, md5=compared == 'rows_md5')} GROUP BY s.hotel_id, s.snapshot_date")
-        expected = reads.query(f"SELECT hotel_id, snapshot_date, row_count, {compared} FROM {SNAPSHOT_DIGESTS.name}")  # noqa: S608
+        both = reads.query(
+            f"SELECT COALESCE(e.hotel_id, f.hotel_id) AS hotel_id, COALESCE(e.snapshot_date, f.snapshot_date) "  # noqa: S608
+            f"AS snapshot_date, e.row_count, e.{compared}, f.row_count AS row_count_found, f.{compared} AS "
+            f"{compared}_found FROM {SNAPSHOT_DIGESTS.name} e FULL OUTER JOIN ("
+            f"{_digest_select(d, md5=compared == 'rows_md5')} GROUP BY s.hotel_id, s.snapshot_date) f "
+            "ON e.hotel_id = f.hotel_id AND e.snapshot_date = f.snapshot_date"
+        )
     key = list(_KEY)
-    cast = [pl.col("row_count").cast(pl.Int64), pl.col(compared).cast(pl.String), pl.col("snapshot_date").cast(pl.Date)]
-    both = expected.with_columns(cast).join(found.select(*key, "row_count", compared).with_columns(cast), on=key,
-                                            how="full", coalesce=True, suffix="_found")
+    both = both.with_columns(pl.col("snapshot_date").cast(pl.Date),
+                             *(pl.col(c).cast(pl.Int64) for c in ("row_count", "row_count_found")),
+                             *(pl.col(c).cast(pl.String) for c in (compared, f"{compared}_found")))
     problem = (
         pl.when(pl.col("row_count_found").is_null()).then(pl.lit("missing: every row of the snapshot is gone"))
         .when(pl.col("row_count").is_null()).then(pl.lit("unrecorded: rows written outside the recorder"))
