@@ -128,12 +128,13 @@ def test_channel_figures(data_dir: Path) -> None:
     assert "3650 room-nights changed" in figures[0].name and figures[0].target.startswith("minimum ")
 
 
+@pytest.mark.slow(11)
 def test_webhook_lag_of_one_day(tmp_path: Path, data_dir: Path) -> None:
     """The lag figure of the webhooks section (its load scenario is the load test's, webhooks/test_load.py)."""
     assert math.isfinite(measure_lag(tmp_path))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(9)
 def test_reconstruction_nightly_and_runner_on_a_short_range(tmp_path: Path, data_dir: Path) -> None:
     figures = bench.bench_reconstruction(tmp_path, date(2016, 7, 14), date(2016, 7, 17), sample=2)
     _shape(figures, "2 reconstruction")

@@ -82,7 +82,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 def test_postgres_pipeline_equals_duckdb(short_run_on_duckdb: ShortRun, postgres_warehouse: Warehouse,
                                          data_dir: Path) -> None:
     """Reconstruction of 2016-07-01..07-17 plus three recorded nights, every SQL model, on both engines (the DuckDB
@@ -133,7 +133,7 @@ def test_postgres_pipeline_equals_duckdb(short_run_on_duckdb: ShortRun, postgres
     assert first["pickup_1d"] == first["rooms_sold"] - snap["rooms_sold"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(30)
 def test_rerunning_everything_changes_nothing(short_run_on_duckdb: ShortRun, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The shared first run, copied (warehouse file and data folder), is run again on the copy."""
@@ -201,7 +201,7 @@ def test_failed_sync_is_skipped_and_logged(duckdb_warehouse: Warehouse, data_dir
         "SELECT COUNT(*) AS n FROM pacing_snapshots WHERE hotel_id = 'H2'")["n"][0] == 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(80)
 def test_pms_sources_give_the_csv_figures(short_run_on_duckdb: ShortRun, data_dir: Path, tmp_path: Path) -> None:
     """The demo portfolio's path (H1 on the Mews sandbox, H2 on Cloudbeds, pulled through pms_extract) gives the same
     historian, live layer and pickup as the legacy CSV path (the session's shared CSV run)."""

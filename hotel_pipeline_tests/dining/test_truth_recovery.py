@@ -24,6 +24,8 @@ START = datetime(2016, 7, 24, 4, 0)
 END = START + timedelta(days=7)
 INTERVAL = 60.0
 OUTAGE = Outage(START + timedelta(days=3, hours=9, minutes=30), START + timedelta(days=3, hours=10))  # 09:30-10:00 NY
+#: Four simulated weeks built once for the module (about 15 s each on an idle machine): one worker runs them all.
+pytestmark = pytest.mark.slow(5)
 #: Markets drawn: the default one and two more (each draws its own 40 venues and their parameters).
 SEEDS = [7, 11, 23]
 VENUES = MarketConfig().venues

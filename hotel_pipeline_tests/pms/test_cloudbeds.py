@@ -83,7 +83,7 @@ def test_bad_credentials_fail_typed_and_keep_the_cursor(sb, duckdb_warehouse: Wa
     check_bad_credentials_keep_the_cursor(sb, duckdb_warehouse, VENDOR, tmp_path, "CLOUDBEDS_API_KEY_H1")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 def test_whole_data_set_as_of_the_end(tmp_path: Path) -> None:
     """Every booking of the data set (both hotels, all final) through Cloudbeds: exactly the data set."""
     from hotel_pipeline.sources.csv.dataset import load_history

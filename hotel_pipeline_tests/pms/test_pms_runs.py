@@ -144,7 +144,7 @@ def transitions(history: pl.DataFrame, first: date, last: date) -> dict[str, int
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(15)
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_nights_across_a_month_end_through_the_recorder_equal_their_reconstruction(tmp_path: Path,
                                                                                    vendor: str) -> None:

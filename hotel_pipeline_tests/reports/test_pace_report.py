@@ -26,7 +26,7 @@ from hotel_pipeline_tests.pipeline_helpers import build_live, clock_at, import_f
 
 AS_OF = date(2016, 7, 31)
 CHROMIUM = os.environ.get("HOTEL_TEST_CHROMIUM", "/usr/bin/chromium")
-pytestmark = pytest.mark.slow  # one real-data warehouse for the module (about 10 s on an idle machine)
+pytestmark = pytest.mark.slow(6)  # one real-data warehouse for the module (about 10 s on an idle machine)
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]

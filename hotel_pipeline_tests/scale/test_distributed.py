@@ -130,7 +130,7 @@ def _purge_broker() -> None:
     app.control.purge()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(65)
 def test_celery_workers_give_the_in_process_warehouse_and_survive_a_killed_worker(
         world, instance_database: str, schemas: list[str], tmp_path: Path) -> None:
     require_service("RabbitMQ", "127.0.0.1", 5672)
@@ -203,6 +203,7 @@ def test_celery_workers_give_the_in_process_warehouse_and_survive_a_killed_worke
         assert len(killed_runs) == 1 and len(killed_runs[0] & {"w2", "w3"}) == 1
 
 
+@pytest.mark.slow(25)
 def test_dagster_storage_on_postgres_keeps_runs_events_and_schedules(instance_database: str, tmp_path: Path) -> None:
     """DAGSTER_HOME with a Postgres dagster.yaml: a run, its event log and a started schedule live in Postgres (a
     second process, reading the database directly, finds them)."""

@@ -116,7 +116,7 @@ def warehouse_tables(warehouse: Warehouse) -> set[str]:
     return set(frame["table_name"].to_list())
 
 
-@pytest.mark.slow
+@pytest.mark.slow(25)  # the session's short run, when it is the first to ask for it
 def test_every_table_in_the_warehouse_after_a_pipeline_run_is_an_asset(short_run_on_duckdb) -> None:
     """The demo's short run (imports, live layer, historian, pickup, exports) leaves only tables that are assets, and
     the Dagster instance holds a materialisation of every one of them: the UI shows none as "Never materialized"
