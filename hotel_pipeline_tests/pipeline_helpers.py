@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import shutil
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
+import pytest
 
 from hotel_pipeline.core import settings
 from hotel_pipeline.core.clock import Clock, local_instant
@@ -26,6 +31,21 @@ HOTEL_IDS = {"Resort Hotel": "H1", "City Hotel": "H2"}
 
 def clock_at(day: date, hour: int = 3) -> Clock:
     return Clock(frozen_at=local_instant(day, "Europe/Lisbon", hour).isoformat())
+
+
+@contextmanager
+def deployment_instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance in ``home`` configured as the deployment's embedded default
+    (data/dagster_instance.yaml, which ``make`` copies to $DAGSTER_HOME; DAGSTER_HOME names ``home`` meanwhile).
+
+    Why: Dagster's own default SQLite storage (``DagsterInstance.local_temp``) opens a database connection per stored
+    event, most of a short run's bookkeeping; the deployment's storage keeps its connections, and the tests then run
+    on the storage the deployment runs on."""
+    shutil.copy(settings.REPO_ROOT / "data" / "dagster_instance.yaml", home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance
 
 
 def build_live(warehouse: Warehouse, clock: Clock, portfolio: Portfolio | None = None) -> None:

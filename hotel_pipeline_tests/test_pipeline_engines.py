@@ -20,7 +20,7 @@ from hotel_pipeline.pacing.recorder import take_snapshots
 from hotel_pipeline.workshop.bench import copy_duckdb
 from hotel_pipeline.workshop.demo import NIGHT_TAG, run_pacing_demo
 from hotel_pipeline_tests.conftest import ShortRun
-from hotel_pipeline_tests.pipeline_helpers import clock_at
+from hotel_pipeline_tests.pipeline_helpers import clock_at, deployment_instance
 
 #: Every table the pacing pipeline writes, with the order that makes two copies comparable row by row.
 TABLES = {
@@ -60,7 +60,7 @@ def run_short_pipeline(warehouse: Warehouse, root: Path, checks: set[str] = CONT
     every check evaluated under the key ("*", True)."""
     del root  # the demo uses the configured inbox (HOTEL_PIPELINE_DATA_DIR) and clears its own stale exports
     # A persistent (temporary) instance, as the daemon's: schedules such as pms_incremental_schedule need one.
-    with tempfile.TemporaryDirectory(prefix="dagster-") as home, dg.DagsterInstance.local_temp(home) as instance:
+    with tempfile.TemporaryDirectory(prefix="dagster-") as home, deployment_instance(Path(home)) as instance:
         run_pacing_demo(warehouse, instance, portfolio=portfolio, **SHORT)
         evaluations = [e.dagster_event.event_specific_data for run in instance.get_runs()
                        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
