@@ -227,3 +227,41 @@ def test_a_watched_run_sees_events_another_process_writes(dagster_home: Path,
         all_seen.wait(60)
         assert all_seen.is_set(), f"{len(seen)} events seen, the last: {seen[-3:]}"
         _say(writers[0], "exit")
+
+
+#: Logs to an existing run whose shard nobody has created yet, on a line on stdin (so two start at once).
+FIRST_WRITE = """
+import sys
+import dagster as dg
+
+instance = dg.DagsterInstance.get()
+run = instance.get_run_by_id(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+for i in range(int(sys.argv[3])):
+    instance.report_engine_event(f"{sys.argv[2]} {i}", run)
+instance.dispose()
+"""
+
+
+def test_two_processes_creating_a_runs_shard_at_once_both_store_everything(
+        dagster_home: Path, writers: list[subprocess.Popen[str]]) -> None:
+    """The steps of a run in their own processes may store the run's first events at the same instant."""
+    with dg.DagsterInstance.get() as instance:
+        run = instance.run_storage.add_run(dg.DagsterRun(job_name="j", run_id="c" * 36))
+        env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONWARNINGS": "ignore"}
+        for name in ("one", "two"):
+            writers.append(subprocess.Popen(  # noqa: S603
+                [sys.executable, "-c", FIRST_WRITE, run.run_id, name, str(EVENTS)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        for proc in writers:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert not (dagster_home / "history" / "runs" / f"{run.run_id}.db").exists()
+        for proc in writers:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in writers:
+            assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+        messages = [r.event_log_entry.message for r in instance.get_records_for_run(run.run_id, limit=1000).records]
+        assert sorted(messages) == sorted(f"{name} {i}" for name in ("one", "two") for i in range(EVENTS))
