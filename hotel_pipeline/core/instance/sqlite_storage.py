@@ -12,8 +12,8 @@ cost more than the pipeline's own work on the embedded default. These classes ke
   the call returns, so a crash of any Dagster process loses nothing; only a crash of the operating system or a
   power cut can lose the last commits of Dagster's bookkeeping (runs and events, never warehouse data), and the
   database stays consistent either way;
-* the webserver's live view of a run also wakes on the shard's WAL file, where new events land until a checkpoint
-  copies them into the shard itself.
+* the webserver's live view of a run polls the run's shard (as Dagster does on Postgres) rather than watching the
+  shard's file, which new events reach only at a checkpoint.
 
 Other processes (``make dev``'s webserver and daemon, run workers) read and write the same files at the same time as
 before: WAL allows one writer and many readers across processes, and a kept connection holds no transaction between
@@ -34,15 +34,13 @@ from typing import Any
 import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from dagster._core.event_api import EventHandlerFn
 from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._core.storage.event_log.base import EventLogCursor, EventLogStorage
+from dagster._core.storage.event_log.polling_event_watcher import SqlPollingEventWatcher
 from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SqliteEventLogStorage,
-    SqliteEventLogStorageWatchdog,
-)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import get_alembic_config
@@ -55,7 +53,6 @@ from dagster._core.storage.sqlite_storage import (
 )
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
-from watchdog.events import FileSystemEvent, PatternMatchingEventHandler
 
 #: Run shards whose connection a process keeps besides the index shard's: a run worker writes one shard, the
 #: webserver reads a handful at a time; the least recently used one beyond these is closed.
@@ -142,6 +139,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._kept = _KeptEngines(KEPT_RUN_SHARDS)
+        self._polling: SqlPollingEventWatcher | None = None
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -188,34 +186,30 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
             self._kept.dispose()
         super().wipe()
 
-    def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
-        """Dagster's file watch on the run's shard, woken by its WAL file as well (where new events land first)."""
-        if not self._obs:
-            from watchdog.observers import Observer
+    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
+        """Dagster's polling watch (its Postgres storage's) instead of its file watch on ``<run_id>.db``.
 
-            self._obs = Observer()
-            self._obs.start()
-        handler = _ShardAndWalWatchdog(self, run_id, callback, cursor)
-        self._watchers[run_id][callback] = (handler, self._obs.schedule(handler, self._base_dir, recursive=True))
+        That file changed on every event while each event closed its connection (the checkpoint on close wrote it);
+        with kept connections new events land in the shard's WAL file, and a change of that file can be seen before
+        the commit that made it is (SQLite publishes a commit in the shared-memory index after writing the WAL).
+        """
+        if cursor and EventLogCursor.parse(cursor).is_offset_cursor():
+            raise ValueError("watch needs a storage-id cursor, not an offset cursor")
+        with self._db_lock:
+            if self._polling is None:
+                self._polling = SqlPollingEventWatcher(self)
+        self._polling.watch_run(run_id, cursor, callback)
+
+    def end_watch(self, run_id: str, handler: EventHandlerFn) -> None:
+        if self._polling is not None:
+            self._polling.unwatch_run(run_id, handler)
 
     def dispose(self) -> None:
+        if self._polling is not None:
+            self._polling.close()
+            self._polling = None
         super().dispose()
         self._kept.dispose()
-
-
-class _ShardAndWalWatchdog(SqliteEventLogStorageWatchdog):
-    """Dagster's watchdog for one run's shard, also matching ``<run_id>.db-wal``.
-
-    Dagster's watches only ``<run_id>.db``, which changed on every event while each event closed its connection
-    (the checkpoint on close wrote it); with kept connections the events reach that file only at a checkpoint.
-    """
-
-    def __init__(self, storage: SqliteEventLogStorage, run_id: str, callback: Any, cursor: str | None) -> None:
-        super().__init__(storage, run_id, callback, cursor)
-        PatternMatchingEventHandler.__init__(self, patterns=[self._log_path, f"{self._log_path}-wal"])
-
-    def on_modified(self, event: FileSystemEvent) -> None:
-        self._process_log()
 
 
 class KeptSqliteRunStorage(SqliteRunStorage):
