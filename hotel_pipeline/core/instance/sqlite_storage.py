@@ -102,8 +102,8 @@ class _KeptEngines:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def get(self, url: str, *, pinned: bool = False) -> tuple[Engine, bool]:
-        """The kept engine for ``url`` and whether it was created by this call."""
+    def get(self, url: str, *, pinned: bool = False) -> Engine:
+        """The kept engine for ``url`` (created on first use)."""
         with self._lock:
             if os.getpid() != self._pid:  # forked: the parent's connections are the parent's, never close them here
                 for engine in (*self._engines.values(), *self._pinned.values()):
@@ -116,11 +116,11 @@ class _KeptEngines:
             if engine is not None:
                 if not pinned:
                     self._engines.move_to_end(url)
-                return engine, False
+                return engine
             engine = kept[url] = kept_engine(url)
             while len(self._engines) > self._keep:
                 self._engines.popitem(last=False)[1].dispose()
-            return engine, True
+            return engine
 
     def dispose(self) -> None:
         """Close every kept connection (a closed last connection also checkpoints its WAL into the database)."""
@@ -151,7 +151,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator[Connection]:
         """Dagster's ``_connect`` (one transaction under the storage's lock), on the shard's kept engine."""
         with self._db_lock:
-            engine, _ = self._kept.get(self.conn_string_for_shard(shard), pinned=shard == INDEX_SHARD_NAME)
+            engine = self._kept.get(self.conn_string_for_shard(shard), pinned=shard == INDEX_SHARD_NAME)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
@@ -226,7 +226,7 @@ class KeptSqliteRunStorage(SqliteRunStorage):
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        engine, _ = self._kept.get(self._conn_string, pinned=True)
+        engine = self._kept.get(self._conn_string, pinned=True)
         with engine.connect() as conn, conn.begin():
             yield conn
 
