@@ -21,10 +21,10 @@ from typing import Any
 
 import polars as pl
 
+from hotel_pipeline.core.collector import collector_paused
 from hotel_pipeline.core.vocabularies import BREAKFAST_PLANS, DINNER_PLANS
 from hotel_pipeline.core.warehouse import Tx, Warehouse, spec
 from hotel_pipeline.sources.pms.base import local_date, pages_with
-from hotel_pipeline.sources.pms.http import collector_paused
 from hotel_pipeline.sources.pms.mews import MEAL_RANK, MewsConnector, board_plan
 from hotel_pipeline.sources.pms.newbook import meal_plan_from
 from hotel_pipeline.sources.pms.raw import raw_paths, read_raw

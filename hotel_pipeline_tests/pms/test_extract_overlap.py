@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from hotel_pipeline.core.clock import local_instant
+from hotel_pipeline.core.collector import collector_paused
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.sources.pms.errors import ServerError
-from hotel_pipeline.sources.pms.extract import collector_paused, current_status
+from hotel_pipeline.sources.pms.extract import current_status
 from hotel_pipeline.sources.pms.http import HttpCore, RateLimit, RetryPolicy, parse_json
 from hotel_pipeline.sources.pms.raw import encode_raw, read_raw
 from hotel_pipeline.workshop.sandbox.pms.faults import Faults

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from hotel_pipeline.core import settings
+from hotel_pipeline.core.collector import collector_paused
 from hotel_pipeline.core.portfolio import ImportLimits
 from hotel_pipeline.core.warehouse import Warehouse
 from hotel_pipeline.privacy.pii import quarantine_payload
@@ -28,7 +29,7 @@ from hotel_pipeline.privacy.vault import store_guests
 from hotel_pipeline.sources.pms import connector_classes
 from hotel_pipeline.sources.pms.base import ExtractContext, Normalised, PmsConnector, Window, validate_reservations
 from hotel_pipeline.sources.pms.errors import ConnectorError
-from hotel_pipeline.sources.pms.http import HttpStats, collector_paused
+from hotel_pipeline.sources.pms.http import HttpStats
 from hotel_pipeline.sources.pms.raw import iter_raw, raw_path, write_raw
 from hotel_pipeline.sources.pms.tables import GUESTS, ROOMS, upsert
 from hotel_pipeline.unified import INTEGRATION_STATUS, Accepted, accept_reservations, quarantine_rows, record_sync

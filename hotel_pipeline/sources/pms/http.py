@@ -13,16 +13,14 @@ Why one core: every vendor needs the same hard parts and they must behave identi
 
 from __future__ import annotations
 
-import gc
 import json
 import random
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -104,23 +102,6 @@ def parse_json(content: bytes) -> tuple[Any, bool]:
         except orjson.JSONDecodeError:
             pass
     return json.loads(content), False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block (back on after, if it was on).
-
-    Why: an extract holds its parsed pages (millions of dicts, lists and strings for a first full sync) while it
-    fetches and normalises more; each full collection walks all of them again, for nothing (parsed JSON holds no
-    reference cycles, and reference counting frees what the extract drops). That walking was about 40 % of a Mews full
-    extract's CPU. Collections resume when the block ends, however it ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def is_credential_field(name: str) -> bool:

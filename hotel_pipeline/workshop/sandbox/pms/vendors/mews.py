@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from hotel_pipeline.sources.pms.http import collector_paused
+from hotel_pipeline.core.collector import collector_paused
 from hotel_pipeline.workshop.sandbox.pms.base import (
     RateLimitSpec,
     SandboxError,
