@@ -116,6 +116,11 @@ def _digest_select(dialect: str, md5: bool = True) -> str:
             f"{_rows_hash(dialect)} AS rows_hash{md5_column} FROM {HISTORIAN} s")
 
 
+#: A digest (aliased ``x``) that ``rows_hash`` cannot vouch for: taken before it existed, or by an engine whose hash
+#: function has changed since (its canary differs from ``:canary``, the engine's today).
+_STALE = "(x.rows_hash IS NULL OR x.hash_canary IS NULL OR x.hash_canary <> :canary)"
+
+
 def _canary(q: Tx | Reads) -> int:
     """The engine's hash of the fixed row, as a digest's ``hash_canary`` records it."""
     index = 0 if q.dialect == "duckdb" else 1
@@ -200,15 +205,14 @@ def ensure_digests(tx: Tx) -> int:
             {"now": None, "canary": canary},
         )
         return 0
-    stale = "(x.rows_hash IS NULL OR x.hash_canary IS NULL OR x.hash_canary <> :canary)"
-    if not tx.query(f"SELECT COUNT(*) AS n FROM {SNAPSHOT_DIGESTS.name} x WHERE {stale}",  # noqa: S608
+    if not tx.query(f"SELECT COUNT(*) AS n FROM {SNAPSHOT_DIGESTS.name} x WHERE {_STALE}",  # noqa: S608
                     {"canary": canary})["n"][0]:
         return 0
     t = SNAPSHOT_DIGESTS.name
     return tx.execute(
         f"UPDATE {t} SET rows_hash = f.rows_hash, hash_canary = :canary FROM ("  # noqa: S608
         f"{_digest_select(tx.dialect)} JOIN {SNAPSHOT_DIGESTS.name} x ON x.hotel_id = s.hotel_id "
-        f"AND x.snapshot_date = s.snapshot_date WHERE {stale} GROUP BY s.hotel_id, s.snapshot_date) f "
+        f"AND x.snapshot_date = s.snapshot_date WHERE {_STALE} GROUP BY s.hotel_id, s.snapshot_date) f "
         f"WHERE {t}.hotel_id = f.hotel_id AND {t}.snapshot_date = f.snapshot_date "
         f"AND {t}.row_count = f.row_count AND {t}.rows_md5 = f.rows_md5",
         {"canary": canary},
@@ -259,9 +263,9 @@ def verify_historian(warehouse: Warehouse) -> Verification:
         d = reads.dialect
         totals = reads.query(
             f"SELECT e.snapshots, e.row_count, e.rows_hash, e.stale, h.row_count AS rows_found, "  # noqa: S608
-            f"h.rows_hash AS hash_found FROM (SELECT COUNT(*) AS snapshots, COALESCE(SUM(row_count), 0) AS row_count, "
-            f"{_mod64('SUM(rows_hash)', d)} AS rows_hash, SUM(CASE WHEN rows_hash IS NULL OR hash_canary IS NULL "
-            f"OR hash_canary <> :canary THEN 1 ELSE 0 END) AS stale FROM {SNAPSHOT_DIGESTS.name}) e CROSS JOIN "
+            f"h.rows_hash AS hash_found FROM (SELECT COUNT(*) AS snapshots, COALESCE(SUM(x.row_count), 0) AS row_count, "
+            f"{_mod64('SUM(x.rows_hash)', d)} AS rows_hash, SUM(CASE WHEN {_STALE} THEN 1 ELSE 0 END) AS stale "
+            f"FROM {SNAPSHOT_DIGESTS.name} x) e CROSS JOIN "
             f"(SELECT COUNT(*) AS row_count, {_rows_hash(d)} AS rows_hash FROM {HISTORIAN} s) h",
             {"canary": _canary(reads)},
         ).row(0, named=True)
